@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './events.js';
+export * from './format.js';
+export * from './redact.js';
+export * from './report.js';
+export * from './request.js';

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/** TensorRT versions whose calibration-cache header we know how to write (see docs/FORMATS.md). */
+export const TRT_VERSION_RE = /^\d+\.\d+\.\d+$/;
+
+export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8']);
+export type Precision = z.infer<typeof PrecisionSchema>;
+
+export const CalibrationAlgorithmSchema = z.enum(['entropy', 'minmax', 'percentile']);
+export type CalibrationAlgorithm = z.infer<typeof CalibrationAlgorithmSchema>;
+
+export const CalibrationSourceSchema = z.enum(['spec-loader', 'image-dir', 'images', 'tensorfile', 'cache']);
+export type CalibrationSource = z.infer<typeof CalibrationSourceSchema>;
+
+/**
+ * How images become the input tensor. 'keep-aspect-pad' is TAO Mask R-CNN's training path
+ * (keep aspect, bilinear, zero-pad bottom/right); 'stretch' is what TAO's exporter does for
+ * --cal_image_dir (resize straight to W×H), offered for parity and labelled as such.
+ */
+export const ResizeModeSchema = z.enum(['keep-aspect-pad', 'stretch']);
+export type ResizeMode = z.infer<typeof ResizeModeSchema>;
+
+export const PreprocessingPresetSchema = z.enum(['tao-maskrcnn', 'imagenet', 'unit']);
+export type PreprocessingPreset = z.infer<typeof PreprocessingPresetSchema>;
+
+/** Explicit preprocessing for spec-less ONNX models; a preset fills what is not given. */
+export const PreprocessingSchema = z
+  .object({
+    preset: PreprocessingPresetSchema.default('tao-maskrcnn'),
+    /** Per-channel mean, in 0–255 pixel units, in the model's channel order. */
+    mean: z.array(z.number()).length(3).optional(),
+    /** Per-channel multiplier applied after the mean is subtracted (pixel units). */
+    scale: z.array(z.number().positive()).length(3).optional(),
+    order: z.enum(['rgb', 'bgr']).optional(),
+    layout: z.enum(['nchw', 'nhwc']).optional(),
+    /** [height, width] when the model's input has dynamic spatial dims. */
+    size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+    resize: ResizeModeSchema.optional(),
+  })
+  .strict();
+export type Preprocessing = z.infer<typeof PreprocessingSchema>;
+
+export const CalibrationSchema = z
+  .object({
+    source: CalibrationSourceSchema,
+    /** image-dir: the folder (top level only). */
+    imageDir: z.string().min(1).optional(),
+    /** images: the exact files, e.g. what the app's thumbnail picker sends. */
+    images: z.array(z.string().min(1)).optional(),
+    /** tensorfile: TAO HDF5 tensorfile to read (or to write with writeTensorfile). */
+    tensorfile: z.string().min(1).optional(),
+    writeTensorfile: z.boolean().default(false),
+    batches: z.number().int().positive().default(10),
+    batchSize: z.number().int().positive().default(16),
+    seed: z.number().int().nonnegative().default(42),
+    algorithm: CalibrationAlgorithmSchema.default('entropy'),
+    percentile: z.number().gt(0).lte(100).default(99.99),
+    /** Accept fewer usable samples than batches × batchSize instead of failing. */
+    acceptFewer: z.boolean().default(false),
+    resize: ResizeModeSchema.default('keep-aspect-pad'),
+    /** auto: reuse the cache when its provenance matches; never: always recompute. */
+    reuse: z.enum(['auto', 'never']).default('auto'),
+  })
+  .strict();
+export type Calibration = z.infer<typeof CalibrationSchema>;
+
+export const OutputsSchema = z
+  .object({
+    /** The encrypted model. */
+    etlt: z.string().min(1),
+    /** A plain ONNX copy (DeepStream reads this one; it cannot decrypt our .etlt). */
+    onnx: z.string().min(1).optional(),
+    /** Q/DQ ONNX for TensorRT explicit quantization (INT8 only). */
+    qdq: z.string().min(1).optional(),
+    /** TensorRT calibration cache (INT8 only). */
+    cache: z.string().min(1).optional(),
+    /** Write nvinfer_config.txt beside the output (--gen_ds_config). */
+    dsConfig: z.boolean().default(false),
+    /** Write labels.txt beside the output (with dsConfig). */
+    labels: z.boolean().default(true),
+    /** TAO-style tlt-encoded-model / tlt-model-key lines in the DeepStream config (opt-in). */
+    dsConfigEmbedKey: z.boolean().default(false),
+    /** JSON report of the whole job. */
+    report: z.string().min(1).optional(),
+    /** Full log file (--log_file). */
+    logFile: z.string().min(1).optional(),
+    /** TensorRT engine built with trtexec (--engine_file). */
+    engine: z.string().min(1).optional(),
+    /** TAO's --results_dir: status.json goes there. */
+    resultsDir: z.string().min(1).optional(),
+  })
+  .strict();
+export type Outputs = z.infer<typeof OutputsSchema>;
+
+export const ExportRequestSchema = z
+  .object({
+    model: z.string().min(1),
+    /** The model key. Never logged; masked wherever it is shown. */
+    key: z.string(),
+    spec: z.string().min(1).optional(),
+    preprocessing: PreprocessingSchema.optional(),
+    precision: PrecisionSchema.default('fp32'),
+    calibration: CalibrationSchema.optional(),
+    outputs: OutputsSchema,
+    gpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).default(0),
+    overwrite: z.boolean().default(false),
+    trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 8.6.1').default('8.6.1'),
+    maxBatchSize: z.number().int().positive().default(1),
+    maxWorkspaceSize: z.number().int().positive().default(2 * 2 ** 30),
+    verbose: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.precision === 'int8' && r.calibration === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['calibration'], message: 'INT8 needs a calibration source' });
+    }
+    const c = r.calibration;
+    if (c) {
+      if (c.source === 'image-dir' && !c.imageDir) {
+        ctx.addIssue({ code: 'custom', path: ['calibration', 'imageDir'], message: 'image-dir needs imageDir' });
+      }
+      if (c.source === 'images' && (!c.images || c.images.length === 0)) {
+        ctx.addIssue({ code: 'custom', path: ['calibration', 'images'], message: 'images needs at least one file' });
+      }
+      if (c.source === 'tensorfile' && !c.tensorfile) {
+        ctx.addIssue({ code: 'custom', path: ['calibration', 'tensorfile'], message: 'tensorfile needs a path' });
+      }
+      if (c.source === 'spec-loader' && !r.spec) {
+        ctx.addIssue({ code: 'custom', path: ['spec'], message: 'the spec loader needs an experiment spec' });
+      }
+    }
+  });
+
+/** What callers build (defaults optional). */
+export type ExportRequestInput = z.input<typeof ExportRequestSchema>;
+/** What the pipeline receives (defaults applied). */
+export type ExportRequest = z.output<typeof ExportRequestSchema>;
