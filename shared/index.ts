@@ -4,3 +4,5 @@ export * from './format.js';
 export * from './redact.js';
 export * from './report.js';
 export * from './request.js';
+export * from './api.js';
+export * from './web-protocol.js';

@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { StudioError } from '../../shared/errors.js';
+import type { Step, JobState } from './steps.js';
+import { must } from './steps.js';
+
+/** Where trtexec usually lives besides PATH (TensorRT tarball / Debian package / NGC containers). */
+const TRTEXEC_FALLBACKS = ['/usr/src/tensorrt/bin/trtexec', '/opt/tensorrt/bin/trtexec'];
+
+export async function findTrtexec(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const candidate of [...dirs.map((d) => path.join(d, 'trtexec')), ...TRTEXEC_FALLBACKS]) {
+    try {
+      await fs.access(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** trtexec arguments for the request: Q/DQ model (explicit) when there is one, else the cache (implicit). */
+export function trtexecArgs(o: { onnx: string; engine: string; precision: 'fp32' | 'fp16' | 'int8'; cache?: string; explicitQdq: boolean; workspaceBytes: number }): string[] {
+  const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engine}`, `--memPoolSize=workspace:${Math.max(1, Math.round(o.workspaceBytes / 2 ** 20))}M`];
+  if (o.precision === 'fp16') args.push('--fp16');
+  if (o.precision === 'int8') {
+    args.push('--int8', '--fp16');
+    if (!o.explicitQdq && o.cache) args.push(`--calib=${o.cache}`);
+  }
+  return args;
+}
+
+export const engineStep: Step = {
+  stage: 'engine',
+  when: (s) => Boolean(s.request.outputs.engine),
+  async run(s: JobState) {
+    const trtexec = await findTrtexec();
+    if (!trtexec) {
+      throw new StudioError(
+        'E_TRTEXEC_NOT_FOUND',
+        '--engine_file needs TensorRT\'s trtexec, which is not on PATH',
+        'Install TensorRT (trtexec ships in its bin/ folder) and add it to PATH, or drop --engine_file and build the engine on the target with trtexec/DeepStream from the written ONNX and cache.',
+      );
+    }
+    const plan = must(s.plan, 'plan');
+    const model = must(s.model, 'model');
+    const engine = await s.outputs.stage(must(plan.engine, 'engine path'));
+    s.roles.set(engine.finalPath, 'engine');
+    // trtexec reads ONNX from disk: a private temp copy (the .etlt is encrypted).
+    const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'export-studio-trt-'));
+    try {
+      const explicitQdq = Boolean(s.calibrated?.qdqBytes);
+      const onnxPath = path.join(tmpDir, 'model.onnx');
+      await fs.writeFile(onnxPath, explicitQdq ? (s.calibrated?.qdqBytes as Uint8Array) : model.onnx, { mode: 0o600 });
+      let cachePath: string | undefined;
+      if (s.calibrated?.cacheText) {
+        cachePath = path.join(tmpDir, 'cal.bin');
+        await fs.writeFile(cachePath, s.calibrated.cacheText);
+      }
+      const args = trtexecArgs({
+        onnx: onnxPath,
+        engine: engine.tempPath,
+        precision: s.request.precision,
+        ...(cachePath ? { cache: cachePath } : {}),
+        explicitQdq,
+        workspaceBytes: s.request.maxWorkspaceSize,
+      });
+      s.ctx.info(`running ${trtexec} ${args.join(' ')}`);
+      await runLogged(trtexec, args, s);
+      const st = await fs.stat(engine.tempPath).catch(() => null);
+      if (!st || st.size === 0) throw new StudioError('E_TRTEXEC_FAILED', 'trtexec finished without writing the engine', 'See the trtexec lines in the log (-v or --log_file).');
+      return `${path.basename(engine.finalPath)} (${st.size} bytes)`;
+    } finally {
+      await fs.rm(tmpDir, { recursive: true, force: true });
+    }
+  },
+};
+
+function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const gpuEnv = s.request.gpu === 'cpu' ? {} : { CUDA_DEVICE_ORDER: 'PCI_BUS_ID', CUDA_VISIBLE_DEVICES: String(s.request.gpu) };
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...gpuEnv } });
+    const tail: string[] = [];
+    const onLine = (buf: Buffer) => {
+      for (const line of buf.toString('utf8').split(/\r?\n/)) {
+        if (!line.trim()) continue;
+        s.ctx.debug(`trtexec: ${line}`);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+      }
+    };
+    child.stdout.on('data', onLine);
+    child.stderr.on('data', onLine);
+    const started = Date.now();
+    const beat = setInterval(() => s.ctx.progress('engine', Math.round((Date.now() - started) / 1000), 0, 's elapsed'), 1000);
+    const onAbort = () => child.kill('SIGTERM');
+    s.ctx.signal.addEventListener('abort', onAbort);
+    child.on('error', (e) => {
+      clearInterval(beat);
+      reject(new StudioError('E_TRTEXEC_FAILED', `Could not start trtexec: ${e.message}`, 'Check the TensorRT installation.', {}, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearInterval(beat);
+      s.ctx.signal.removeEventListener('abort', onAbort);
+      if (s.ctx.signal.aborted) return reject(new StudioError('E_CANCELLED', 'Cancelled while trtexec was building the engine', 'Nothing was written.'));
+      if (code === 0) return resolve();
+      reject(
+        new StudioError('E_TRTEXEC_FAILED', `trtexec failed (${signal ?? `exit ${code}`}): ${tail.filter((l) => /error|fail/i.test(l)).slice(-1)[0] ?? tail.slice(-1)[0] ?? ''}`, 'The last trtexec lines are in the log; a missing TensorRT plugin (e.g. MultilevelProposeROI_TRT) needs the TensorRT OSS plugins.'),
+      );
+    });
+  });
+}

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from '../../shared/request.js';
+import type { EventSink, StageId, ArtifactRole } from '../../shared/events.js';
+import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/report.js';
+import { StudioError, isStudioError } from '../../shared/errors.js';
+import { JobContext, cancelledError } from './context.js';
+import { OutputSet } from './io/outputs.js';
+import { LogFile } from './io/logfile.js';
+import { TOOL } from './version.js';
+import { requestToCommand } from './command.js';
+import { steps, type JobState } from './steps.js';
+
+/**
+ * Run one export. The single entry point every front door uses (CLI in-process, the app's
+ * utility process, web mode's child process). Validates the request, emits JobEvents to the
+ * sink, honours the signal, writes every output atomically (all or nothing) and returns the
+ * report. On failure it emits an `error` event and rejects with the StudioError.
+ */
+export async function runExport(input: ExportRequestInput | ExportRequest, sink: EventSink, signal: AbortSignal = new AbortController().signal): Promise<ExportReport> {
+  const started = Date.now();
+  const parsed = ExportRequestSchema.safeParse(input);
+  const key = typeof (input as { key?: unknown }).key === 'string' ? (input as { key: string }).key : '';
+  let logFile: LogFile | null = null;
+  const teeSink: EventSink = (e) => {
+    logFile?.write(e);
+    sink(e);
+  };
+  const ctx = new JobContext(teeSink, signal, [key]);
+
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
+    const err = new StudioError('E_REQUEST_INVALID', `Invalid export request: ${issues.join('; ')}`, 'Fix the listed fields; `export-studio mask_rcnn export --help` lists the flags.');
+    ctx.emit({ type: 'error', error: err.toData() });
+    throw err;
+  }
+  const request = parsed.data;
+  if (request.outputs.logFile) logFile = LogFile.open(request.outputs.logFile);
+
+  const outputs = new OutputSet({ overwrite: request.overwrite });
+  const state: JobState = {
+    request,
+    ctx,
+    outputs,
+    command: requestToCommand(request),
+    stageTimes: [],
+    artifacts: [],
+    roles: new Map(),
+  };
+  const onAbort = () => ctx.debug('cancel requested');
+  signal.addEventListener('abort', onAbort);
+
+  try {
+    ctx.info(`${TOOL.name} ${TOOL.version}: ${state.command}`);
+    for (const step of steps) {
+      ctx.checkCancelled();
+      const applies = step.when(state);
+      if (applies !== true) {
+        if (applies !== false) {
+          ctx.stage(step.stage, 'skipped', applies);
+          state.stageTimes.push({ stage: step.stage, status: 'skipped', seconds: 0, detail: applies });
+        }
+        continue;
+      }
+      const t0 = Date.now();
+      ctx.stage(step.stage, 'started');
+      const detail = await step.run(state);
+      ctx.checkCancelled();
+      const seconds = (Date.now() - t0) / 1000;
+      ctx.stage(step.stage, 'done', detail ?? undefined);
+      state.stageTimes.push({ stage: step.stage, status: 'done', seconds, ...(detail ? { detail } : {}) });
+    }
+
+    ctx.checkCancelled();
+    const report = buildReport(state, started);
+    if (request.outputs.report) await outputs.write(request.outputs.report, JSON.stringify(report, null, 2) + '\n').then(() => state.roles.set(path.resolve(request.outputs.report as string), 'report'));
+    const committed = await outputs.commit();
+    for (const c of committed) {
+      const role: ArtifactRole = state.roles.get(c.path) ?? 'etlt';
+      const a: ArtifactInfo = { role, path: c.path, bytes: c.bytes, sha256: c.sha256 };
+      report.artifacts.push(a);
+      ctx.emit({ type: 'artifact', ...a });
+    }
+    report.finishedAt = new Date().toISOString();
+    report.seconds = (Date.now() - started) / 1000;
+    await writeStatus(request, 'SUCCESS', 'Export finished successfully.');
+    ctx.emit({ type: 'result', report });
+    return report;
+  } catch (e) {
+    await outputs.abort();
+    const err = toStudioError(e, signal);
+    ctx.emit({ type: 'error', error: err.toData() });
+    await writeStatus(request, err.code === 'E_CANCELLED' ? 'INTERRUPTED' : 'FAILURE', ctx.clean(err.message)).catch(() => undefined);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    ctx.flushProgress();
+    logFile?.close();
+  }
+}
+
+function toStudioError(e: unknown, signal: AbortSignal): StudioError {
+  if (isStudioError(e)) return e;
+  if (signal.aborted) return cancelledError();
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StudioError('E_INTERNAL', `Unexpected failure: ${msg}`, 'This is a bug in Export Studio: please report it with the log (--log_file). Nothing was written.', {}, { cause: e });
+}
+
+function buildReport(state: JobState, started: number): ExportReport {
+  const { request } = state;
+  const model: ModelSummary | undefined = state.model?.summary;
+  if (!model) throw new StudioError('E_INTERNAL', 'No model summary at report time', 'Please report this bug.');
+  const report: ExportReport = {
+    tool: { name: TOOL.name, version: TOOL.version },
+    startedAt: new Date(started).toISOString(),
+    finishedAt: '',
+    seconds: 0,
+    precision: request.precision,
+    model,
+    artifacts: [],
+    warnings: [...state.ctx.warnings],
+    stages: state.stageTimes,
+    command: state.command,
+  };
+  if (state.spec) report.spec = { path: state.spec.path, imageSize: state.spec.imageSize, numClasses: state.spec.numClasses, warnings: state.spec.warnings };
+  if (state.calibration) report.calibration = state.calibration;
+  return report;
+}
+
+/** TAO's --results_dir/status.json, for pipelines that poll it. */
+async function writeStatus(request: ExportRequest, status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED', message: string): Promise<void> {
+  const dir = request.outputs.resultsDir;
+  if (!dir) return;
+  await fs.mkdir(dir, { recursive: true });
+  const now = new Date();
+  const body = {
+    date: `${now.getMonth() + 1}/${now.getDate()}/${now.getFullYear()}`,
+    time: now.toTimeString().slice(0, 8),
+    status,
+    verbosity: request.verbose ? 'DEBUG' : 'INFO',
+    message,
+    kpi: {},
+  };
+  const file = path.join(dir, 'status.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  const prev = await fs.readFile(file, 'utf8').catch(() => '');
+  await fs.writeFile(tmp, prev + JSON.stringify(body) + '\n');
+  await fs.rename(tmp, file);
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export type { StageId };

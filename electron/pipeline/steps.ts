@@ -1,0 +1,250 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ExportRequest } from '../../shared/request.js';
+import type { ArtifactRole, StageId } from '../../shared/events.js';
+import type { ArtifactInfo, CalibrationSummary, ExportReport, ModelSummary } from '../../shared/report.js';
+import { StudioError } from '../../shared/errors.js';
+import { formatBytes } from '../../shared/format.js';
+import type { JobContext } from './context.js';
+import type { OutputSet } from './io/outputs.js';
+import { planOutputs, type OutputPlan } from './paths.js';
+import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
+import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
+import { inspectModel } from './onnx/index.js';
+import { renderNvinferConfig, buildLabels } from './deploy/index.js';
+import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
+import { engineStep } from './engine-step.js';
+
+export interface SpecState {
+  path: string;
+  dir: string;
+  parsed: MaskRcnnSpec;
+  imageSize: [number, number];
+  numClasses: number;
+  warnings: string[];
+}
+
+export interface ModelState {
+  format: ModelFormat;
+  etltInputName?: string;
+  onnx: Buffer;
+  /** Size and sha256 of the model file as given (sealed or not). */
+  fileBytes: number;
+  sha256: string;
+  /** Set by the inspect stage. */
+  summary?: ModelSummary;
+}
+
+export interface JobState {
+  request: ExportRequest;
+  ctx: JobContext;
+  outputs: OutputSet;
+  command: string;
+  plan?: OutputPlan;
+  stageTimes: ExportReport['stages'];
+  artifacts: ArtifactInfo[];
+  /** final path → role, for the artifact events after commit. */
+  roles: Map<string, ArtifactRole>;
+  spec?: SpecState;
+  model?: ModelState;
+  calibration?: CalibrationSummary;
+  calibrated?: CalibrationOutcome;
+}
+
+export interface Step {
+  stage: StageId;
+  /** true: run; false: not applicable (no event); string: skipped, with the reason shown. */
+  when(s: JobState): boolean | string;
+  /** Returns a one-line detail for the 'done' event. */
+  run(s: JobState): Promise<string | void>;
+}
+
+export function must<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
+  return v;
+}
+
+/** Stage a file through the OutputSet and remember its role for the artifact list. */
+export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
+  await s.outputs.write(file, data);
+  s.roles.set(path.resolve(file), role);
+}
+
+async function mustExist(file: string, code: 'E_FILE_NOT_FOUND' | 'E_SPEC_NOT_FOUND', what: string): Promise<void> {
+  const st = await fs.stat(file).catch(() => null);
+  if (!st) throw new StudioError(code, `${what} not found: ${file}`, `Check the path (relative paths are resolved against ${process.cwd()}).`, { file });
+  if (st.isDirectory()) throw new StudioError(code, `${what} is a directory, not a file: ${file}`, 'Give the path of the file itself.', { file });
+}
+
+const validate: Step = {
+  stage: 'validate',
+  when: () => true,
+  async run(s) {
+    const r = s.request;
+    await mustExist(r.model, 'E_FILE_NOT_FOUND', 'Model');
+    if (r.spec) await mustExist(r.spec, 'E_SPEC_NOT_FOUND', 'Experiment spec');
+    else s.ctx.warn('No experiment spec (-e): image size comes from the model input or --input_size; the DeepStream config and labels use defaults.');
+    const plan = planOutputs(r);
+    s.plan = plan;
+    // Fail on an existing or unwritable output now, not after minutes of calibration.
+    const finals = Object.entries(plan).filter(([k]) => k !== 'cache' && k !== 'provenance');
+    for (const [, file] of finals) await s.outputs.preflight(file as string);
+    const seen = new Map<string, string>();
+    for (const [k, file] of Object.entries(plan)) {
+      const other = seen.get(file as string);
+      if (other) throw new StudioError('E_USAGE', `Two outputs point at the same file: ${other} and ${k} → ${file}`, 'Give each output its own path.', { file: file as string });
+      seen.set(file as string, k);
+    }
+    if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
+      throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
+    }
+    return `${Object.keys(plan).length} output(s) planned`;
+  },
+};
+
+const specStep: Step = {
+  stage: 'spec',
+  when: (s) => (s.request.spec ? true : 'no spec given'),
+  async run(s) {
+    const file = must(s.request.spec, 'spec path');
+    const { spec, warnings } = await loadSpec(file);
+    const w = warnings.map((x) => `${file}:${x.line}:${x.column}: ${x.message}`);
+    for (const line of w) s.ctx.warn(line);
+    const imageSize = must(spec.imageSize, 'image_size');
+    s.spec = { path: path.resolve(file), dir: path.dirname(path.resolve(file)), parsed: spec, imageSize, numClasses: spec.numClasses, warnings: w };
+    return `image_size ${imageSize[0]}×${imageSize[1]}, ${spec.numClasses} classes`;
+  },
+};
+
+const modelStep: Step = {
+  stage: 'model',
+  when: () => true,
+  async run(s) {
+    const r = s.request;
+    const t0 = performance.now();
+    const check = await quickKeyCheck(r.model, r.key);
+    s.ctx.debug(`key check (${check.format}) passed in ${(performance.now() - t0).toFixed(1)} ms`);
+    const m = await readModel(r.model, r.key, {
+      signal: s.ctx.signal,
+      onProgress: (done: number, total: number) => s.ctx.progress('model', done, total, 'bytes'),
+    });
+    s.model = {
+      format: m.format,
+      ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
+      onnx: m.onnx,
+      fileBytes: m.fileBytes,
+      sha256: m.sha256,
+    };
+    return `${m.format}, ${formatBytes(m.onnx.length)} ONNX`;
+  },
+};
+
+const inspectStep: Step = {
+  stage: 'inspect',
+  when: () => true,
+  async run(s) {
+    const m = must(s.model, 'model');
+    const summary = inspectModel(m.onnx, {
+      format: m.format,
+      ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
+      fileBytes: m.fileBytes,
+      sha256: m.sha256,
+      modelPath: s.request.model,
+    });
+    m.summary = summary;
+    checkModelAgainstSpec(s, summary);
+    if (summary.customOps.length) {
+      s.ctx.warn(
+        `The model has ops ONNX Runtime cannot run (TensorRT plugins?): ${summary.customOps.map((c) => `${c.opType}×${c.count}`).join(', ')}. ` +
+          'They need the TensorRT OSS plugins at deployment; INT8 calibration covers the runnable part and lists the rest.',
+      );
+    }
+    const input = summary.inputs[0];
+    return `${summary.nodeCount} nodes, opset ${summary.opsets.find((o) => o.domain === '')?.version ?? '?'}, input ${input ? `${input.name} [${(input.shape ?? []).join(', ')}]` : '(none)'}`;
+  },
+};
+
+/** The spec's image_size must match the model's fixed input dims (TAO exports Input [N,3,H,W]). */
+function checkModelAgainstSpec(s: JobState, summary: ModelSummary): void {
+  const spec = s.spec;
+  const input = summary.inputs[0];
+  if (!input) throw new StudioError('E_ONNX_INVALID', 'The model has no graph input', 'Export the model with its image input.', { file: s.request.model });
+  if (summary.inputs.length > 1) s.ctx.warn(`The model has ${summary.inputs.length} inputs; calibration feeds the first, '${input.name}'.`);
+  if (!spec || !input.shape || input.shape.length !== 4) return;
+  const [, c, h, w] = input.shape;
+  const [sh, sw] = spec.imageSize;
+  const layoutNchw = c === 3 || typeof c !== 'number';
+  const mh = layoutNchw ? h : c;
+  const mw = layoutNchw ? w : h;
+  if ((typeof mh === 'number' && mh !== sh) || (typeof mw === 'number' && mw !== sw)) {
+    throw new StudioError(
+      'E_MODEL_SPEC_MISMATCH',
+      `The model input '${input.name}' is ${mh}×${mw} but the spec's image_size is (${sh}, ${sw})`,
+      'Use the experiment spec the model was trained/exported with, or fix data_config.image_size.',
+      { file: spec.path, ...(spec.parsed.set['data_config.image_size'] ?? {}) },
+    );
+  }
+}
+
+const writeStep: Step = {
+  stage: 'write',
+  when: () => true,
+  async run(s) {
+    const m = must(s.model, 'model');
+    const plan = must(s.plan, 'plan');
+    const { file, stream } = await s.outputs.createWriteStream(plan.etlt);
+    s.roles.set(file.finalPath, 'etlt');
+    await sealToStream(m.onnx, stream, s.request.key, { format: 'etlt', inputName: '' , signal: s.ctx.signal });
+    if (plan.onnx) await stageWrite(s, 'onnx', plan.onnx, m.onnx);
+    return plan.onnx ? `${path.basename(plan.etlt)} + plain ${path.basename(plan.onnx)}` : path.basename(plan.etlt);
+  },
+};
+
+const deepstreamStep: Step = {
+  stage: 'deepstream',
+  when: (s) => s.request.outputs.dsConfig,
+  async run(s) {
+    const plan = must(s.plan, 'plan');
+    const m = must(s.model, 'model');
+    const summary = must(m.summary, 'model summary');
+    const dsFile = must(plan.dsConfig, 'ds config path');
+    const dir = path.dirname(dsFile);
+    const rel = (p: string | undefined) => (p ? path.relative(dir, p) || path.basename(p) : undefined);
+    const spec = s.spec;
+    const input = summary.inputs[0];
+    const imageSize: [number, number] = spec?.imageSize ?? [Number(input?.shape?.[2]) || 0, Number(input?.shape?.[3]) || 0];
+    const numClasses = spec?.numClasses ?? 2;
+    if (s.request.outputs.dsConfigEmbedKey) {
+      s.ctx.warn('--ds_embed_key: the DeepStream config contains tlt-encoded-model and the model key in plain text (TAO style). DeepStream cannot decrypt an .etlt sealed by Export Studio; keep onnx-file for deployment.');
+    }
+    const text = renderNvinferConfig({
+      onnxFile: must(rel(plan.onnx), 'onnx path'),
+      etltFile: must(rel(plan.etlt), 'etlt path'),
+      key: s.request.outputs.dsConfigEmbedKey ? s.request.key : undefined,
+      embedKey: s.request.outputs.dsConfigEmbedKey,
+      labelsFile: rel(plan.labels),
+      int8CalibFile: s.request.precision === 'int8' ? rel(plan.cache) : undefined,
+      precision: s.request.precision,
+      imageSize,
+      numClasses,
+      batchSize: s.request.maxBatchSize,
+      gpuId: s.request.gpu === 'cpu' ? 0 : s.request.gpu,
+      outputBlobNames: summary.outputs.map((o) => o.name),
+      inputName: input?.name ?? 'Input',
+      mean: s.calibrated?.preprocessing.mean,
+      scale: s.calibrated?.preprocessing.scale,
+    });
+    await stageWrite(s, 'ds-config', dsFile, text);
+    s.ctx.info(`DeepStream config points at the plain ONNX ${rel(plan.onnx)}: DeepStream cannot decrypt an .etlt sealed by Export Studio.`);
+    if (plan.labels) {
+      const json = spec?.parsed.experiment.data_config.val_json_file || undefined;
+      const jsonPath = json ? path.resolve(spec?.dir ?? process.cwd(), json) : undefined;
+      const labels = await buildLabels(jsonPath, numClasses);
+      for (const w of labels.warnings) s.ctx.warn(w);
+      await stageWrite(s, 'labels', plan.labels, labels.text);
+    }
+    return plan.labels ? 'nvinfer_config.txt + labels.txt' : 'nvinfer_config.txt';
+  },
+};
+
+export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, quantizeStep, writeStep, deepstreamStep, engineStep];

@@ -1,0 +1,44 @@
+import type { StudioApi } from './api.js';
+
+/**
+ * Web mode wire protocol (export-studio serve). Every request carries the session token:
+ * HTTP calls in the `x-studio-token` header, <img> thumbnail URLs and the WebSocket in a
+ * `token` query parameter (browsers cannot set headers there). The server also checks Host and
+ * Origin against DNS rebinding and listens on 127.0.0.1 only.
+ *
+ *   POST /api/<method>   body: { "args": [...] }   → 200 JSON Result<T>
+ *   GET  /thumb/<imageId>?size=<px>&token=<t>      → image/jpeg
+ *   GET  /ws?token=<t>   (WebSocket)               ← { "type": "job-events", "batch": JobEventBatch }
+ *   GET  /  and static assets of the renderer build (the token is required on "/" too)
+ */
+export const TOKEN_HEADER = 'x-studio-token';
+export const TOKEN_QUERY = 'token';
+
+/** StudioApi methods callable over POST /api/<method> (the rest are client-side). */
+export const WEB_METHODS = [
+  'info',
+  'gpus',
+  'pickPath',
+  'browse',
+  'inspectModel',
+  'parseSpec',
+  'listImages',
+  'previewTensor',
+  'commandFor',
+  'startExport',
+  'cancelJob',
+  'getSettings',
+  'setSettings',
+  'recentFiles',
+  'addRecentFile',
+  'storeKey',
+  'loadKey',
+  'openFolder',
+] as const satisfies readonly (keyof StudioApi)[];
+
+export type WebMethod = (typeof WEB_METHODS)[number];
+
+export interface WsJobEventsMessage {
+  type: 'job-events';
+  batch: import('./api.js').JobEventBatch;
+}
