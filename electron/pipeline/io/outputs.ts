@@ -1,6 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors.js';
 
@@ -19,6 +19,42 @@ export interface StagedFile {
   readonly finalPath: string;
   /** The hidden temp file being written. */
   readonly tempPath: string;
+}
+
+/**
+ * A write stream to a staged temp file that hashes and counts what passes through it, so commit
+ * need not read a large output back; `final` fsyncs before the stream reports 'finish'.
+ */
+export class HashingFileWriter extends Writable {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+
+  constructor(private readonly fh: FileHandle) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.fh.write(chunk).then(() => cb(), cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
+    const bufs = chunks.map((c) => c.chunk);
+    for (const b of bufs) {
+      this.hash.update(b);
+      this.bytes += b.length;
+    }
+    this.fh.writev(bufs).then(() => cb(), cb);
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.fh.sync().then(() => this.fh.close()).then(() => cb(), cb);
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.fh.close().catch(() => undefined).then(() => cb(err));
+  }
 }
 
 export interface CommittedFile {
@@ -102,7 +138,9 @@ export interface OutputSetOptions {
 export class OutputSet {
   private readonly staged = new Map<string, StagedFile>();
   private readonly locks = new Set<string>();
-  private readonly openStreams = new Set<WriteStream>();
+  private readonly openStreams = new Set<HashingFileWriter>();
+  /** Hashes known without re-reading (whole-buffer writes and finished streams). */
+  private readonly knownHashes = new Map<string, { bytes: number; sha256: string }>();
   private done = false;
 
   constructor(private readonly options: OutputSetOptions) {}
@@ -161,6 +199,8 @@ export class OutputSet {
       } finally {
         await fh.close();
       }
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+      this.knownHashes.set(f.tempPath, { bytes, sha256: createHash('sha256').update(data).digest('hex') });
     } catch (e) {
       await fs.rm(f.tempPath, { force: true });
       throw mapWriteError(e, f.finalPath);
@@ -168,11 +208,18 @@ export class OutputSet {
     return f;
   }
 
-  /** Stage a file and open a write stream to its temp path (for large streamed outputs). */
-  async createWriteStream(finalPath: string): Promise<{ file: StagedFile; stream: WriteStream }> {
+  /** Stage a file and open a hashing write stream to its temp path (for large streamed outputs). */
+  async createWriteStream(finalPath: string): Promise<{ file: StagedFile; stream: HashingFileWriter }> {
     const file = await this.stage(finalPath);
-    const stream = createWriteStream(file.tempPath, { flags: 'wx', mode: 0o644 });
+    let fh: FileHandle;
+    try {
+      fh = await fs.open(file.tempPath, 'wx', 0o644);
+    } catch (e) {
+      throw mapWriteError(e, file.finalPath);
+    }
+    const stream = new HashingFileWriter(fh);
     this.openStreams.add(stream);
+    stream.on('finish', () => this.knownHashes.set(file.tempPath, { bytes: stream.bytes, sha256: stream.hash.digest('hex') }));
     stream.on('close', () => this.openStreams.delete(stream));
     return { file, stream };
   }
@@ -188,7 +235,7 @@ export class OutputSet {
     const out: CommittedFile[] = [];
     try {
       for (const f of this.staged.values()) {
-        const { bytes, sha256 } = await hashFile(f.tempPath);
+        const { bytes, sha256 } = this.knownHashes.get(f.tempPath) ?? (await hashFile(f.tempPath));
         if (!this.options.overwrite) {
           // Someone may have created the file since preflight: never clobber silently.
           const exists = await fs.stat(f.finalPath).then(() => true, () => false);
