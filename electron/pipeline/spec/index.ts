@@ -1,0 +1,10 @@
+export { parseTextFormat, MAX_NESTING } from './textformat.js';
+export type { TextDocument, FieldNode, ValueNode, ScalarNode, StringNode, NumberNode, IdentifierNode, MessageNode, ListNode, Located } from './textformat.js';
+export { SourceText, excerptOf, type Position } from './source.js';
+export { parsePyLiteral, PyLiteralError, type PyNode } from './pyliteral.js';
+export { SpecValidator, zeroMessage, editDistance, closest } from './schema.js';
+export type { MessageSchema, FieldSchema, ScalarFieldSchema, MessageFieldSchema, ScalarKind, MessageTS, SetFields, Warning } from './schema.js';
+export { ExperimentSchema, DataConfigSchema, MaskRcnnConfigSchema, WandbConfigSchema, ClearmlConfigSchema } from './maskrcnn.js';
+export type { Experiment, DataConfig, MaskRcnnConfig, WandbConfig, ClearmlConfig } from './maskrcnn.js';
+export { parseSpec, loadSpec, isSet, requireImageSize, inputDims, pluginParams, redactedExperiment, EXPORT_PLUGIN_FIELDS } from './loader.js';
+export type { MaskRcnnSpec, ParsedSpec, ParseSpecOptions, SpecWarning } from './loader.js';
