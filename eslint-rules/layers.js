@@ -26,7 +26,7 @@ export const ALLOWED = {
   pipeline: ['shared'],
   worker: ['pipeline', 'shared'],
   host: ['worker', 'pipeline', 'shared'],
-  cli: ['host', 'worker', 'pipeline', 'shared'],
+  cli: ['web', 'host', 'worker', 'pipeline', 'shared'],
   web: ['host', 'pipeline', 'shared'],
   main: ['host', 'shared'],
   preload: ['shared'],

@@ -15,10 +15,11 @@ const entries = {
   'cli/export-studio': 'electron/cli/export-studio.ts',
   'scripts/make-sample': 'scripts/make-sample.ts',
   'worker/fork': 'electron/worker/fork.ts',
-  'pipeline/data/loader-worker': 'electron/pipeline/data/loader-worker.ts',
   'bench/seal': 'bench/seal/seal.bench.ts',
   'bench/calibration': 'bench/calibration/calibration.bench.ts',
 };
+// The preprocessing pool loads `loader-worker.js` next to the bundle that contains loader.ts.
+for (const dir of ['cli', 'worker', 'scripts', 'bench']) entries[`${dir}/loader-worker`] = 'electron/pipeline/data/loader-worker.ts';
 const present = Object.fromEntries(Object.entries(entries).filter(([, src]) => existsSync(path.join(root, src))));
 
 await build({

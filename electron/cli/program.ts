@@ -139,15 +139,12 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .exitOverride()
     .showSuggestionAfterError(true);
 
-  const maskRcnn = new Command('mask_rcnn').description('Mask R-CNN tasks (TAO-compatible flags)');
+  // Created with .command() so they inherit exitOverride/configureOutput.
+  const maskRcnn = program.command('mask_rcnn').description('Mask R-CNN tasks (TAO-compatible flags)');
   addExportCommand(maskRcnn, io, setExit);
-  program.addCommand(maskRcnn);
   // `tao model mask_rcnn export …` users can keep the `model` word.
-  const model = new Command('model').description('alias: export-studio model mask_rcnn export …');
-  const maskRcnn2 = new Command('mask_rcnn').description('Mask R-CNN tasks');
-  addExportCommand(maskRcnn2, io, setExit);
-  model.addCommand(maskRcnn2);
-  program.addCommand(model, { hidden: true });
+  const model = program.command('model', { hidden: true }).description('alias: export-studio model mask_rcnn export …');
+  addExportCommand(model.command('mask_rcnn').description('Mask R-CNN tasks'), io, setExit);
 
   program
     .command('inspect')

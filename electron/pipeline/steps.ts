@@ -11,7 +11,7 @@ import { planOutputs, type OutputPlan } from './paths.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
 import { inspectModel } from './onnx/index.js';
-import { renderNvinferConfig, buildLabels } from './deploy/index.js';
+import { nvinferConfig, buildLabels } from './deploy/index.js';
 import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
 
@@ -87,7 +87,9 @@ const validate: Step = {
     const plan = planOutputs(r);
     s.plan = plan;
     // Fail on an existing or unwritable output now, not after minutes of calibration.
-    const finals = Object.entries(plan).filter(([k]) => k !== 'cache' && k !== 'provenance');
+    // The cache, its provenance and calibration report may be reused: the calibrate stage checks them.
+    const reusable = new Set(['cache', 'provenance', 'calibrationReport']);
+    const finals = Object.entries(plan).filter(([k]) => !reusable.has(k));
     for (const [, file] of finals) await s.outputs.preflight(file as string);
     const seen = new Map<string, string>();
     for (const [k, file] of Object.entries(plan)) {
@@ -126,13 +128,13 @@ const modelStep: Step = {
     s.ctx.debug(`key check (${check.format}) passed in ${(performance.now() - t0).toFixed(1)} ms`);
     const m = await readModel(r.model, r.key, {
       signal: s.ctx.signal,
-      onProgress: (done: number, total: number) => s.ctx.progress('model', done, total, 'bytes'),
+      onProgress: (p) => s.ctx.progress('model', p.done, p.total, 'bytes'),
     });
     s.model = {
       format: m.format,
       ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
       onnx: m.onnx,
-      fileBytes: m.fileBytes,
+      fileBytes: (await fs.stat(r.model)).size,
       sha256: m.sha256,
     };
     return `${m.format}, ${formatBytes(m.onnx.length)} ONNX`;
@@ -194,7 +196,7 @@ const writeStep: Step = {
     const plan = must(s.plan, 'plan');
     const { file, stream } = await s.outputs.createWriteStream(plan.etlt);
     s.roles.set(file.finalPath, 'etlt');
-    await sealToStream(m.onnx, stream, s.request.key, { format: 'etlt', inputName: '' , signal: s.ctx.signal });
+    await sealToStream(m.onnx, stream, s.request.key, { format: 'etlt', inputName: '' }, { signal: s.ctx.signal, totalBytes: m.onnx.length, onProgress: (p) => s.ctx.progress('write', p.done, p.total, 'bytes') });
     if (plan.onnx) await stageWrite(s, 'onnx', plan.onnx, m.onnx);
     return plan.onnx ? `${path.basename(plan.etlt)} + plain ${path.basename(plan.onnx)}` : path.basename(plan.etlt);
   },
@@ -217,7 +219,7 @@ const deepstreamStep: Step = {
     if (s.request.outputs.dsConfigEmbedKey) {
       s.ctx.warn('--ds_embed_key: the DeepStream config contains tlt-encoded-model and the model key in plain text (TAO style). DeepStream cannot decrypt an .etlt sealed by Export Studio; keep onnx-file for deployment.');
     }
-    const text = renderNvinferConfig({
+    const { text, warnings: dsWarnings } = nvinferConfig({
       onnxFile: must(rel(plan.onnx), 'onnx path'),
       etltFile: must(rel(plan.etlt), 'etlt path'),
       key: s.request.outputs.dsConfigEmbedKey ? s.request.key : undefined,
@@ -233,7 +235,9 @@ const deepstreamStep: Step = {
       inputName: input?.name ?? 'Input',
       mean: s.calibrated?.preprocessing.mean,
       scale: s.calibrated?.preprocessing.scale,
+      topK: spec?.parsed.experiment.maskrcnn_config.test_detections_per_image || 100,
     });
+    for (const w of dsWarnings) s.ctx.warn(w);
     await stageWrite(s, 'ds-config', dsFile, text);
     s.ctx.info(`DeepStream config points at the plain ONNX ${rel(plan.onnx)}: DeepStream cannot decrypt an .etlt sealed by Export Studio.`);
     if (plan.labels) {

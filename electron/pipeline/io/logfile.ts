@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobEvent } from '../../../shared/events.js';
 import { formatError } from '../../../shared/errors.js';
-import { mapWriteError } from './outputs.js';
+import { mapWriteError, tempNameFor } from './outputs.js';
 
 /** One line of the full log (--log_file), timestamped like TAO's Python logging. */
 export function formatLogLine(e: JobEvent): string | null {
@@ -33,7 +33,7 @@ export class LogFile {
   private closed = false;
 
   private constructor(readonly file: string) {
-    this.tmp = path.join(path.dirname(file), `.${path.basename(file)}.export-studio-${process.pid}-log.tmp`);
+    this.tmp = tempNameFor(file);
     this.fd = fs.openSync(this.tmp, 'w', 0o600);
   }
 

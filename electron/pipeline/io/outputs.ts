@@ -93,7 +93,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function tempNameFor(finalPath: string): string {
+/** The hidden temp name for a final path: `.<name>.export-studio-<pid>-<random>.tmp`, swept when <pid> is dead. */
+export function tempNameFor(finalPath: string): string {
   const dir = path.dirname(finalPath);
   const base = path.basename(finalPath);
   return path.join(dir, `.${base}${TEMP_TAG}${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
@@ -121,8 +122,8 @@ export async function sweepStale(dir: string): Promise<string[]> {
     else if (name.endsWith(`${TEMP_TAG}lock`)) {
       pid = Number((await fs.readFile(full, 'utf8').catch(() => '')).trim()) || undefined;
     }
-    if (pid !== undefined && pid !== process.pid && isAlive(pid)) continue;
-    if (pid === process.pid) continue;
+    if (pid === undefined) continue; // not a name we make: leave it alone
+    if (pid === process.pid || isAlive(pid)) continue;
     await fs.rm(full, { force: true });
     removed.push(full);
   }
