@@ -39,3 +39,10 @@ await build({
   },
 });
 console.log(`built ${Object.keys(present).length} entries into out/`);
+
+// The renderer (React wizard) for the desktop app and web mode → out/renderer.
+if (!process.argv.includes('--no-renderer')) {
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ configFile: path.join(root, 'renderer/vite.config.ts'), logLevel: 'warn' });
+  console.log('built the renderer into out/renderer/');
+}

@@ -1,0 +1,13 @@
+import type { StudioApi } from '../../../shared/api.js';
+
+/** What electron/preload exposes with contextBridge.exposeInMainWorld('studio', …). */
+export interface StudioBridge extends StudioApi {
+  /** Proposed: webUtils.getPathForFile in the preload; '' for files not from disk. */
+  pathForFile?(file: File): string;
+}
+
+declare global {
+  interface Window {
+    studio?: StudioBridge;
+  }
+}

@@ -1,0 +1,155 @@
+import { useEffect, useState } from 'react';
+import { Alert, Box, FormControlLabel, LinearProgress, Paper, Radio, Stack, Switch, Typography } from '@mui/material';
+import MemoryIcon from '@mui/icons-material/Memory';
+import DeveloperBoardIcon from '@mui/icons-material/DeveloperBoard';
+import type { GpuList } from '../../../../shared/api.js';
+import type { StudioErrorData } from '../../../../shared/errors.js';
+import { useApi } from '../../app/client-context.js';
+import { PathField } from '../../components/PathField.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { useOptionsStore } from '../../store/options.js';
+import { useSourceStore } from '../../store/source.js';
+import { useSettingsStore } from '../../store/settings.js';
+import { effectiveCache, effectiveEtlt } from '../../store/request.js';
+import { basename, dirname, join, sibling } from '../../store/paths.js';
+
+function GpuCard({ selected, onSelect, title, children, testId }: { selected: boolean; onSelect(): void; title: string; children: React.ReactNode; testId: string }) {
+  return (
+    <Paper
+      component="label"
+      data-testid={testId}
+      sx={{ p: 1.5, display: 'flex', gap: 1, cursor: 'pointer', borderWidth: 2, borderColor: selected ? 'primary.main' : 'divider', '&:focus-within': { outline: 2, outlineColor: 'secondary.main', outlineOffset: 2 } }}
+    >
+      <Radio checked={selected} onChange={onSelect} name="gpu" slotProps={{ input: { 'aria-label': title } }} sx={{ mt: -1, ml: -1 }} />
+      <Box sx={{ flex: 1, minWidth: 0 }}>{children}</Box>
+    </Paper>
+  );
+}
+
+function GpuPicker() {
+  const api = useApi();
+  const gpu = useOptionsStore((s) => s.gpu);
+  const [list, setList] = useState<GpuList | null>(null);
+  const [error, setError] = useState<StudioErrorData | null>(null);
+  const pick = (g: number | 'cpu') => useOptionsStore.getState().setGpu(g);
+
+  useEffect(() => {
+    void api.gpus().then((r) => {
+      if (r.ok) {
+        setList(r.value);
+        const cur = useOptionsStore.getState().gpu;
+        const last = useSettingsStore.getState().settings?.lastGpu;
+        const has = (g: number | 'cpu' | undefined) => g === 'cpu' || r.value.gpus.some((x) => x.index === g);
+        // Last session's choice when it still exists, else the first GPU, else CPU.
+        if (!useOptionsStore.getState().gpuChosen && last !== undefined && has(last)) useOptionsStore.getState().setGpu(last, false);
+        else if (!has(cur)) useOptionsStore.getState().setGpu(r.value.gpus[0]?.index ?? 'cpu', false);
+      } else {
+        setError(r.error);
+        useOptionsStore.getState().setGpu('cpu', false);
+      }
+    });
+  }, [api]);
+
+  return (
+    <Stack spacing={1} role="radiogroup" aria-label="Device for calibration and checks" data-testid="gpu-picker">
+      {!list && !error && <LinearProgress aria-label="Looking for GPUs" />}
+      {error && <ErrorAlert error={error} severity="warning" />}
+      {list?.gpus.map((g) => {
+        const mem = g.memoryUsedMiB !== null && g.memoryTotalMiB ? g.memoryUsedMiB / g.memoryTotalMiB : null;
+        return (
+          <GpuCard key={g.index} selected={gpu === g.index} onSelect={() => pick(g.index)} title={`GPU ${g.index}: ${g.name}`} testId={`gpu-${g.index}`}>
+            <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+              <DeveloperBoardIcon fontSize="small" />
+              <Typography sx={{ fontWeight: 600 }}>
+                GPU {g.index}: {g.name}
+              </Typography>
+              <Typography variant="caption" color="text.secondary">
+                {g.pciBusId}
+              </Typography>
+            </Stack>
+            <Stack direction="row" spacing={2} sx={{ alignItems: 'center', mt: 0.5 }}>
+              <Box sx={{ flex: 1 }}>
+                <LinearProgress variant="determinate" value={(mem ?? 0) * 100} aria-label={`GPU ${g.index} memory used`} color={mem !== null && mem > 0.8 ? 'warning' : 'primary'} />
+              </Box>
+              <Typography variant="body2" sx={{ minWidth: 220 }}>
+                {g.memoryUsedMiB !== null && g.memoryTotalMiB !== null ? `${(g.memoryUsedMiB / 1024).toFixed(1)} / ${(g.memoryTotalMiB / 1024).toFixed(1)} GiB used` : 'memory unknown'}
+                {g.utilizationPct !== null ? ` · ${g.utilizationPct}% busy` : ''}
+              </Typography>
+            </Stack>
+          </GpuCard>
+        );
+      })}
+      {(list || error) && (
+        <GpuCard selected={gpu === 'cpu'} onSelect={() => pick('cpu')} title="CPU" testId="gpu-cpu">
+          <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
+            <MemoryIcon fontSize="small" />
+            <Typography sx={{ fontWeight: 600 }}>CPU</Typography>
+            <Typography variant="body2" color="text.secondary">
+              {list && list.gpus.length === 0 ? `No GPU: ${list.reason ?? 'none found'}` : 'slower, always available'}
+            </Typography>
+          </Stack>
+        </GpuCard>
+      )}
+    </Stack>
+  );
+}
+
+export function OutputStep() {
+  const options = useOptionsStore();
+  const modelPath = useSourceStore((s) => s.modelPath);
+  const out = options.outputs;
+  const int8 = options.precision === 'int8';
+  const etlt = effectiveEtlt({ modelPath }, options);
+  const cache = effectiveCache({ modelPath }, options);
+  const setOut = useOptionsStore.getState().setOutputs;
+
+  return (
+    <Stack spacing={2.5}>
+      <PathField
+        label="Output model (.etlt)"
+        value={etlt}
+        kind="output-dir"
+        testId="output-etlt"
+        onChange={(v) => setOut({ etlt: v, etltEdited: true })}
+        fromPicked={(dir) => join(dir, basename(etlt) || 'model.etlt')}
+        helperText={`Also written beside it: ${[int8 && out.qdq ? basename(sibling(etlt, '.qdq.onnx')) : null, out.dsConfig ? 'nvinfer_config.txt, labels.txt' : null, basename(sibling(etlt, '.report.json'))].filter(Boolean).join(', ')}`}
+      />
+      <Stack spacing={0.5}>
+        <FormControlLabel
+          control={<Switch checked={out.dsConfig} onChange={(e) => setOut({ dsConfig: e.target.checked })} />}
+          label="Write a DeepStream config (nvinfer_config.txt + labels.txt)"
+          data-testid="output-ds-config"
+        />
+        {int8 && (
+          <FormControlLabel
+            control={<Switch checked={out.qdq} onChange={(e) => setOut({ qdq: e.target.checked })} />}
+            label="Write a Q/DQ ONNX model (explicit quantization, TensorRT ≥ 10.1)"
+            data-testid="output-qdq"
+          />
+        )}
+        <FormControlLabel
+          control={<Switch checked={out.overwrite} onChange={(e) => setOut({ overwrite: e.target.checked })} />}
+          label="Overwrite existing files"
+          data-testid="output-overwrite"
+        />
+      </Stack>
+      {int8 && (
+        <PathField
+          label="Calibration cache"
+          value={cache}
+          kind="output-dir"
+          testId="output-cache"
+          onChange={(v) => setOut({ cache: v, cacheEdited: true })}
+          fromPicked={(dir) => join(dir, basename(cache) || 'cal.bin')}
+          helperText="TensorRT text cache; its provenance goes to <cache>.json"
+        />
+      )}
+      {out.overwrite && <Alert severity="warning">Existing outputs will be replaced (each one only once it is completely written).</Alert>}
+      <Typography variant="subtitle1" component="h3">
+        Device
+      </Typography>
+      <GpuPicker />
+      {dirname(etlt) === '.' && etlt !== '' && <Alert severity="info">A relative output path is resolved against the folder the app or server was started in.</Alert>}
+    </Stack>
+  );
+}

@@ -1,0 +1,122 @@
+import { Alert, Box, Button, IconButton, Stack, Table, TableBody, TableCell, TableHead, TableRow, Tooltip, Typography } from '@mui/material';
+import FolderOpenIcon from '@mui/icons-material/FolderOpen';
+import ReplayIcon from '@mui/icons-material/Replay';
+import EditIcon from '@mui/icons-material/Edit';
+import { formatBytes, formatDuration } from '../../../../shared/format.js';
+import type { StudioErrorData } from '../../../../shared/errors.js';
+import { lazy, Suspense, useState } from 'react';
+import { useClient } from '../../app/client-context.js';
+import { MONO } from '../../app/theme.js';
+import { CopyButton } from '../../components/CopyButton.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { useJobStore } from '../../store/job.js';
+import { useWizardStore } from '../../store/wizard.js';
+import { useSourceStore } from '../../store/source.js';
+import { useOptionsStore } from '../../store/options.js';
+import { useImagesStore } from '../../store/images.js';
+import { dirname } from '../../store/paths.js';
+import { tensorStatsOf } from '../calibration-data.js';
+
+// @mui/x-charts is most of the bundle and only needed here: load it on demand.
+const CalibrationCharts = lazy(() => import('../CalibrationCharts.js').then((m) => ({ default: m.CalibrationCharts })));
+
+export function ResultsStep() {
+  const client = useClient();
+  const artifacts = useJobStore((s) => s.artifacts);
+  const report = useJobStore((s) => s.report);
+  const [openError, setOpenError] = useState<StudioErrorData | null>(null);
+  const stats = tensorStatsOf(report);
+  const cal = report?.calibration;
+
+  const openFolder = async (path: string) => {
+    const r = await client.api.openFolder(dirname(path));
+    setOpenError(r.ok ? null : r.error);
+  };
+  const startOver = () => {
+    useJobStore.getState().reset();
+    useSourceStore.getState().reset();
+    useOptionsStore.getState().reset();
+    useImagesStore.getState().reset();
+    useWizardStore.getState().restart();
+  };
+
+  return (
+    <Stack spacing={2}>
+      {report && (
+        <Typography color="text.secondary">
+          {report.precision.toUpperCase()} export finished in {formatDuration(report.seconds)}.
+        </Typography>
+      )}
+      <Table size="small" aria-label="Written files" data-testid="result-artifacts">
+        <TableHead>
+          <TableRow>
+            <TableCell>Role</TableCell>
+            <TableCell>Path</TableCell>
+            <TableCell align="right">Size</TableCell>
+            <TableCell>sha256</TableCell>
+            <TableCell />
+          </TableRow>
+        </TableHead>
+        <TableBody>
+          {artifacts.map((a, i) => (
+            <TableRow key={a.path} data-testid={`artifact-${i}`} data-role={a.role}>
+              <TableCell>{a.role}</TableCell>
+              <TableCell sx={{ fontFamily: MONO, wordBreak: 'break-all' }}>{a.path}</TableCell>
+              <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
+                {formatBytes(a.bytes)}
+              </TableCell>
+              <TableCell sx={{ fontFamily: MONO, whiteSpace: 'nowrap' }}>
+                <Tooltip title={a.sha256}>
+                  <span>{a.sha256.slice(0, 12)}…</span>
+                </Tooltip>
+                <CopyButton icon text={a.sha256} label={`Copy sha256 of ${a.path}`} />
+              </TableCell>
+              <TableCell>
+                <Tooltip title="Open folder">
+                  <IconButton size="small" aria-label={`Open the folder of ${a.path}`} onClick={() => void openFolder(a.path)} data-testid={`artifact-open-${i}`}>
+                    <FolderOpenIcon fontSize="inherit" />
+                  </IconButton>
+                </Tooltip>
+              </TableCell>
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+      {openError && <ErrorAlert error={openError} />}
+      {report && report.warnings.length > 0 && (
+        <Alert severity="warning" data-testid="result-warnings">
+          <ul style={{ margin: 0, paddingLeft: 18 }}>
+            {report.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </Alert>
+      )}
+      {cal && (
+        <Box data-testid="result-calibration">
+          <Typography variant="subtitle1" component="h3">
+            Calibration
+          </Typography>
+          <Typography variant="body2">
+            {cal.reused ? `Reused the existing cache (${cal.reuseReason}).` : `${cal.algorithm} on ${cal.samplesUsed.toLocaleString()} of ${cal.samplesRequested.toLocaleString()} samples, ${cal.tensors} tensors, ${cal.executionProvider}, ${formatDuration(cal.seconds)}.`}
+            {cal.skipped.map((s) => ` Skipped ${s.count}: ${s.reason}.`).join('')}
+          </Typography>
+        </Box>
+      )}
+      {stats.length > 0 && (
+        <Suspense fallback={<Typography color="text.secondary">Loading charts…</Typography>}>
+          <CalibrationCharts stats={stats} />
+        </Suspense>
+      )}
+      <Box sx={{ display: 'flex', gap: 1 }}>
+        <Button startIcon={<EditIcon />} onClick={() => useWizardStore.getState().goto('review')} data-testid="results-edit">
+          Change and export again
+        </Button>
+        <Box sx={{ flex: 1 }} />
+        <Button variant="contained" startIcon={<ReplayIcon />} onClick={startOver} data-testid="results-new">
+          New export
+        </Button>
+      </Box>
+    </Stack>
+  );
+}

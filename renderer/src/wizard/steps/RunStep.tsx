@@ -1,0 +1,128 @@
+import { Alert, Box, Button, CircularProgress, LinearProgress, List, ListItem, ListItemIcon, ListItemText, Stack, Typography } from '@mui/material';
+import CheckCircleIcon from '@mui/icons-material/CheckCircle';
+import RadioButtonUncheckedIcon from '@mui/icons-material/RadioButtonUnchecked';
+import RemoveCircleOutlineIcon from '@mui/icons-material/RemoveCircleOutlineOutlined';
+import ErrorIcon from '@mui/icons-material/Error';
+import StopIcon from '@mui/icons-material/Stop';
+import StopCircleIcon from '@mui/icons-material/StopCircle';
+import ArrowForwardIcon from '@mui/icons-material/ArrowForward';
+import ArrowBackIcon from '@mui/icons-material/ArrowBack';
+import { formatDuration } from '../../../../shared/format.js';
+import { STAGE_LABELS } from '../../../../shared/events.js';
+import { useClient } from '../../app/client-context.js';
+import { ErrorAlert } from '../../components/ErrorAlert.js';
+import { overallFraction, useJobStore, type StageState } from '../../store/job.js';
+import { useWizardStore } from '../../store/wizard.js';
+import { cancelExport } from '../actions.js';
+import { LogView } from '../LogView.js';
+
+function StageIcon({ s }: { s: StageState }) {
+  switch (s.status) {
+    case 'done':
+      return <CheckCircleIcon color="success" />;
+    case 'running':
+      return <CircularProgress size={20} disableShrink aria-label="Running" />;
+    case 'skipped':
+      return <RemoveCircleOutlineIcon color="disabled" />;
+    case 'failed':
+      return <ErrorIcon color="error" />;
+    case 'cancelled':
+      return <StopCircleIcon color="warning" />;
+    default:
+      return <RadioButtonUncheckedIcon color="disabled" />;
+  }
+}
+
+function duration(s: StageState): string {
+  return s.startedAt !== undefined && s.endedAt !== undefined ? formatDuration((s.endedAt - s.startedAt) / 1000) : '';
+}
+
+export function RunStep() {
+  const client = useClient();
+  const job = useJobStore();
+  const fraction = overallFraction(job);
+  const p = job.progress;
+  const active = job.status === 'running' || job.status === 'starting';
+
+  return (
+    <Stack spacing={2}>
+      <Box>
+        <Stack direction="row" spacing={1} sx={{ alignItems: 'baseline', mb: 0.5 }}>
+          <Typography variant="body2" sx={{ flex: 1 }} data-testid="progress-text" role="status">
+            {job.status === 'starting'
+              ? 'Starting…'
+              : p
+                ? `${STAGE_LABELS[p.stage]}: ${p.done.toLocaleString()} / ${p.total.toLocaleString()} ${p.unit}` +
+                  (p.rate !== undefined ? ` · ${p.rate.toFixed(p.rate < 10 ? 2 : 0)} ${p.unit}/s` : '') +
+                  (p.eta !== undefined ? ` · ETA ${formatDuration(p.eta)}` : '')
+                : job.status === 'done'
+                  ? 'Finished'
+                  : job.status === 'failed'
+                    ? 'Failed'
+                    : job.status === 'cancelled'
+                      ? 'Cancelled'
+                      : (job.stages.find((s) => s.status === 'running')?.label ?? '')}
+          </Typography>
+          <Typography variant="body2" color="text.secondary">
+            {Math.round(fraction * 100)}%
+          </Typography>
+        </Stack>
+        <LinearProgress
+          variant={job.status === 'starting' ? 'indeterminate' : 'determinate'}
+          value={fraction * 100}
+          color={job.status === 'failed' ? 'error' : job.status === 'done' ? 'success' : 'primary'}
+          aria-label="Export progress"
+          data-testid="progress-bar"
+          data-status={job.status}
+          sx={{ height: 8, borderRadius: 4 }}
+        />
+      </Box>
+      <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', md: '280px minmax(0, 1fr)' }, gap: 2, alignItems: 'start' }}>
+        <List dense aria-label="Stages" data-testid="run-stages" sx={{ border: 1, borderColor: 'divider', borderRadius: 1 }}>
+          {job.stages.map((s) => (
+            <ListItem key={s.id} data-testid={`stage-${s.id}`} data-status={s.status}>
+              <ListItemIcon sx={{ minWidth: 36 }}>
+                <StageIcon s={s} />
+              </ListItemIcon>
+              <ListItemText
+                primary={s.label}
+                secondary={[s.status === 'pending' ? null : s.status, duration(s), s.detail].filter(Boolean).join(' · ')}
+                slotProps={{ primary: { sx: { color: s.status === 'skipped' || s.status === 'pending' ? 'text.secondary' : 'text.primary' } } }}
+              />
+            </ListItem>
+          ))}
+        </List>
+        <LogView lines={job.log} dropped={job.logDropped} height={470} />
+      </Box>
+      {job.status === 'failed' && job.error && <ErrorAlert error={job.error} title="The export failed" />}
+      {job.status === 'cancelled' && (
+        <Alert severity="info" data-testid="run-cancelled">
+          Cancelled. {job.error?.hint}
+        </Alert>
+      )}
+      {job.status === 'done' && (
+        <Alert severity="success" data-testid="run-done">
+          Export finished{job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: {job.artifacts.length} file(s) written.
+        </Alert>
+      )}
+      <Box sx={{ display: 'flex', gap: 1 }}>
+        {!active && (
+          <Button startIcon={<ArrowBackIcon />} onClick={() => useWizardStore.getState().goto('review')} data-testid="run-back">
+            Back to review
+          </Button>
+        )}
+        <Box sx={{ flex: 1 }} />
+        {active && (
+          <Button color="error" variant="outlined" startIcon={<StopIcon />} onClick={() => void cancelExport(client)} disabled={!job.jobId} data-testid="run-cancel">
+            Cancel
+          </Button>
+        )}
+        {job.status === 'done' && (
+          <Button variant="contained" endIcon={<ArrowForwardIcon />} onClick={() => useWizardStore.getState().goto('results')} data-testid="run-results">
+            View results
+          </Button>
+        )}
+      </Box>
+    </Stack>
+  );
+}
