@@ -15,6 +15,7 @@ const entries = {
   'cli/export-studio': 'electron/cli/export-studio.ts',
   'scripts/make-sample': 'scripts/make-sample.ts',
   'worker/fork': 'electron/worker/fork.ts',
+  'worker/utility': 'electron/worker/utility.ts',
   'bench/seal': 'bench/seal/seal.bench.ts',
   'bench/calibration': 'bench/calibration/calibration.bench.ts',
 };

@@ -6,6 +6,7 @@ import { TOOL } from '../pipeline/version.js';
 import { flagsToRequest, type ExportFlags } from './export-args.js';
 import { ConsoleRenderer } from './progress.js';
 import { inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
+import { serveCommand } from './serve.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -178,6 +179,21 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .description('List NVIDIA GPUs (nvidia-smi); empty with the reason when there is none')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => setExit(await gpusCommand(o, io)));
+
+  program
+    .command('serve')
+    .description('Web mode: serve the export wizard on 127.0.0.1 (token required) and run exports here')
+    .option('--port <n>', 'port (0 = any free port)', '0')
+    .option('--root <dir...>', 'extra folders the file browser may show (home, cwd and /tmp always)')
+    .action(async (o: { port: string; root?: string[] }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        io.stderr(formatError({ code: 'E_USAGE', message: `--port must be 0..65535, got '${o.port}'`, hint: 'Example: --port 8765' }) + '\n');
+        setExit(2);
+        return;
+      }
+      setExit(await serveCommand({ port, ...(o.root ? { root: o.root } : {}) }, io));
+    });
 
   return program;
 }

@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FileKind, GpuList, JobEventBatch, Result, StudioApi } from '../../shared/api.js';
+import { StudioError, isStudioError } from '../../shared/errors.js';
+import type { ExportRequest } from '../../shared/request.js';
+import type { WebMethod } from '../../shared/web-protocol.js';
+import { requestToCommand } from '../pipeline/command.js';
+import { TOOL } from '../pipeline/version.js';
+import { parseArgs } from './api-schemas.js';
+import type { FileBrowser } from './file-browser.js';
+import { listGpus, type GpuInventory } from './gpus.js';
+import type { JobManager } from './job-manager.js';
+import type { Reader } from './reader.js';
+import type { SettingsStore } from './settings.js';
+import type { ThumbnailService } from './thumbnails.js';
+
+/** Where keys go when the user asks to remember one (Electron: safeStorage). */
+export interface KeyStore {
+  /** False when only plain-text storage exists (then storing is refused). */
+  canStore(): boolean;
+  store(modelPath: string, key: string): Promise<void>;
+  load(modelPath: string): Promise<string | null>;
+}
+
+export interface HostDeps {
+  mode: 'electron' | 'web';
+  jobs: JobManager;
+  reader: Reader;
+  settings: SettingsStore;
+  files: FileBrowser;
+  thumbnails: ThumbnailService;
+  /** GPU inventory; default nvidia-smi (gpus.ts). */
+  gpus?: () => Promise<GpuInventory>;
+  /** Native dialog (Electron); web mode has none and returns null. */
+  pickPath?: (kind: FileKind, options: { defaultPath?: string }) => Promise<string | null>;
+  keyStore?: KeyStore;
+  /** Show a folder in the desktop's file manager; default xdg-open / open / explorer. */
+  openFolder?: (dir: string) => Promise<void>;
+  /** The URL the renderer puts in <img src>; default web mode's /thumb/<id>. */
+  thumbnailUrl?: (imageId: string, size?: number) => string;
+}
+
+/** StudioApi plus what the transports need besides it (thumbnail bytes for /thumb and the app protocol). */
+export interface HostApi extends StudioApi {
+  thumbnail(imageId: string, size?: number): Promise<Uint8Array | null>;
+}
+
+function toErrorData(e: unknown) {
+  if (isStudioError(e)) return e.toData();
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StudioError('E_INTERNAL', `Unexpected failure: ${msg}`, 'This is a bug in Export Studio: please report it.').toData();
+}
+
+async function result<T>(body: () => Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (e) {
+    return { ok: false, error: toErrorData(e) };
+  }
+}
+
+function openWithSystem(dir: string): Promise<void> {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [dir], { detached: true, stdio: 'ignore' });
+    child.once('error', (e) => reject(new StudioError('E_USAGE', `Cannot open a file manager (${cmd}): ${e.message}`, `Open ${dir} yourself.`, { file: dir })));
+    child.once('spawn', () => {
+      child.unref();
+      resolve();
+    });
+  });
+}
+
+/**
+ * The one StudioApi implementation behind both the Electron main (IPC) and web mode (HTTP):
+ * every method validates its arguments (api-schemas.ts), runs heavy reads in the reader worker
+ * and exports in JobManager workers, and resolves to a Result (errors travel as data).
+ */
+export function createHostApi(deps: HostDeps): HostApi {
+  const { jobs, reader, settings, files, thumbnails } = deps;
+
+  function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
+    return result(() => body(parseArgs(method, args)));
+  }
+
+  const api: HostApi = {
+    info: (...a) =>
+      call('info', a, async () => ({
+        version: TOOL.version,
+        mode: deps.mode,
+        platform: process.platform,
+        homeDir: os.homedir(),
+        canStoreKeys: deps.keyStore?.canStore() ?? false,
+      })),
+    gpus: (...a) =>
+      call('gpus', a, async (): Promise<GpuList> => {
+        const inv = await (deps.gpus ?? listGpus)();
+        return {
+          gpus: inv.gpus.map((g) => ({ index: g.index, name: g.name, memoryUsedMiB: g.memoryUsedMiB, memoryTotalMiB: g.memoryTotalMiB, utilizationPct: g.utilizationPct, pciBusId: g.pciBusId })),
+          ...(inv.reason ? { reason: inv.reason } : {}),
+        };
+      }),
+    pickPath: (...a) => call('pickPath', a, async ([kind, options]) => (deps.pickPath ? deps.pickPath(kind, options ?? {}) : null)),
+    browse: (...a) => call('browse', a, ([dir, kind]) => files.list(dir, kind)),
+    inspectModel: (...a) => call('inspectModel', a, ([p, key]) => reader.call('inspectModel', { path: path.resolve(p), key })),
+    parseSpec: (...a) => call('parseSpec', a, ([p]) => reader.call('parseSpec', { path: path.resolve(p) })),
+    listImages: (...a) =>
+      call('listImages', a, async ([dir]) => {
+        const listing = await reader.call('listImages', { dir: path.resolve(dir) });
+        return { dir: listing.dir, images: listing.images.map((im) => ({ id: thumbnails.register(im.path), name: im.name, path: im.path, bytes: im.bytes })) };
+      }),
+    thumbnailUrl: (imageId, size) => (deps.thumbnailUrl ? deps.thumbnailUrl(imageId, size) : `/thumb/${encodeURIComponent(imageId)}${size !== undefined ? `?size=${size}` : ''}`),
+    previewTensor: (...a) =>
+      call('previewTensor', a, async ([imageId, specPath, preprocessing, resize]) => {
+        const file = thumbnails.pathOf(imageId);
+        if (file === undefined) throw new StudioError('E_REQUEST_INVALID', `Unknown image id ${imageId}`, 'List the image folder again (ids last for one session).');
+        return reader.call('previewTensor', { path: file, specPath: specPath === null ? null : path.resolve(specPath), preprocessing, resize });
+      }),
+    commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
+    startExport: (...a) => call('startExport', a, async ([request]) => ({ jobId: jobs.start(request as ExportRequest) })),
+    cancelJob: (...a) =>
+      call('cancelJob', a, async ([jobId]) => {
+        if (!jobs.info(jobId)) throw new StudioError('E_REQUEST_INVALID', `No export job with id ${jobId}`, 'The job may belong to an earlier session.');
+        // Resolve once the kill is under way; the final E_CANCELLED arrives as a job event.
+        void jobs.cancel(jobId);
+      }),
+    onJobEvents: (listener: (batch: JobEventBatch) => void) => jobs.subscribe(listener),
+    getSettings: (...a) => call('getSettings', a, () => settings.get()),
+    setSettings: (...a) => call('setSettings', a, ([patch]) => settings.set(patch)),
+    recentFiles: (...a) => call('recentFiles', a, () => settings.recent()),
+    addRecentFile: (...a) => call('addRecentFile', a, ([file]) => settings.addRecent(file)),
+    storeKey: (...a) =>
+      call('storeKey', a, async ([modelPath, key]) => {
+        const ks = deps.keyStore;
+        if (!ks || !ks.canStore()) {
+          throw new StudioError(
+            'E_USAGE',
+            deps.mode === 'web' ? 'Keys cannot be remembered in web mode' : 'No secure key storage is available on this system',
+            deps.mode === 'web' ? 'Enter the key each time, or use the desktop app with an OS keyring.' : 'Install and unlock a keyring (GNOME Keyring / KWallet); keys are never stored in plain text.',
+          );
+        }
+        await ks.store(path.resolve(modelPath), key);
+      }),
+    loadKey: (...a) => call('loadKey', a, async ([modelPath]) => (deps.keyStore ? deps.keyStore.load(path.resolve(modelPath)) : null)),
+    openFolder: (...a) =>
+      call('openFolder', a, async ([p]) => {
+        const abs = path.resolve(p);
+        const st = await fs.stat(abs).catch(() => null);
+        if (!st) throw new StudioError('E_FILE_NOT_FOUND', `Not found: ${abs}`, 'The file may have been moved or deleted.', { file: abs });
+        await (deps.openFolder ?? openWithSystem)(st.isDirectory() ? abs : path.dirname(abs));
+      }),
+    thumbnail: (imageId, size) => thumbnails.get(imageId, size),
+  };
+  return api;
+}
