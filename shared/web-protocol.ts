@@ -1,4 +1,4 @@
-import type { StudioApi } from './api.js';
+import type { JobEventBatch, StudioApi } from './api.js';
 
 /**
  * Web mode wire protocol (export-studio serve). Every request carries the session token:
@@ -40,5 +40,5 @@ export type WebMethod = (typeof WEB_METHODS)[number];
 
 export interface WsJobEventsMessage {
   type: 'job-events';
-  batch: import('./api.js').JobEventBatch;
+  batch: JobEventBatch;
 }

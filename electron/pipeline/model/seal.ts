@@ -127,7 +127,7 @@ export async function sealToStream(
   header: SealHeader,
   options: SealToStreamOptions = {},
 ): Promise<{ bytes: number; kdfVersion: number }> {
-  if (key.length === 0) throw new StudioError('E_KEY_REQUIRED', 'Sealing needs a key and none was given', 'Pass the key to seal the model with (-k/--key). DeepStream needs the same key in tlt-model-key.');
+  if (key.length === 0) throw new StudioError('E_KEY_REQUIRED', 'Sealing needs a key and none was given', 'Pass the key to seal the .etlt with (-k/--key, or EXPORT_STUDIO_KEY); anyone who opens the .etlt later needs the same key.');
   throwIfAborted(options.signal, 'Sealing the model');
   const kdf = options.kdf ?? kdfParams(CURRENT_KDF_VERSION);
   const nonce = newNonce();
@@ -194,7 +194,7 @@ export async function sealFile(inPath: string, outPath: string, key: string, opt
   if (detected.format !== 'onnx') {
     throw new StudioError('E_USAGE', `${path.basename(inPath)} is already a sealed .${detected.format} model`, 'Seal a plain .onnx model. To change the key or container, unseal it first with its current key.', { file: inPath });
   }
-  if (key.length === 0) throw new StudioError('E_KEY_REQUIRED', 'Sealing needs a key and none was given', 'Pass the key to seal the model with (-k/--key). DeepStream needs the same key in tlt-model-key.');
+  if (key.length === 0) throw new StudioError('E_KEY_REQUIRED', 'Sealing needs a key and none was given', 'Pass the key to seal the .etlt with (-k/--key, or EXPORT_STUDIO_KEY); anyone who opens the .etlt later needs the same key.');
   const header: SealHeader = { format: options.format };
   if (options.inputName !== undefined) header.inputName = options.inputName;
   encodeEtltHeader(header.inputName ?? ''); // validate before creating any output

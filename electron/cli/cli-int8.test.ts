@@ -1,0 +1,127 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { runCli, type CliIO } from './program.js';
+import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
+import { parseCalibrationCache } from '../pipeline/calibrate/index.js';
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIO = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), isTTY: false, env: { PATH: process.env.PATH, ...env }, signal: new AbortController().signal };
+  const code = await runCli(args, io);
+  return { code, out, err };
+}
+
+let S: SampleLayout;
+let work: string;
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'cli8-'));
+  S = await makeSample({ dir: path.join(work, 'sample'), trainShards: 2, trainPerShard: 6, valImages: 2, calImages: 10 });
+}, 240_000);
+
+const dir = async (n: string) => {
+  const d = path.join(work, n);
+  await fs.mkdir(d, { recursive: true });
+  return d;
+};
+
+describe('INT8 from an image folder', () => {
+  it('calibrates a spec-less plain ONNX from images, writes the TAO tensorfile, and the tensorfile reproduces the cache', async () => {
+    const out = await dir('imgdir');
+    const tf = path.join(out, 'cal.h5');
+    const a = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'a.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--cal_data_file', tf, '--batches', '2', '--batch_size', '4', '--cal_cache_file', path.join(out, 'a.bin'), '--cal_algorithm', 'minmax']);
+    expect(a.code, a.err).toBe(0);
+    expect(a.err).toMatch(/No experiment spec/);
+    const h5 = await fs.readFile(tf);
+    expect(h5.subarray(0, 8).toString('latin1')).toBe('\x89HDF\r\n\x1a\n');
+    const cacheA = parseCalibrationCache(await fs.readFile(path.join(out, 'a.bin'), 'utf8'));
+    expect(cacheA.header.algorithm).toBe('MinMaxCalibration');
+
+    // The existing tensorfile is now the source (TAO rule): same batches → same min/max scales.
+    const b = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'b.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--cal_data_file', tf, '--batches', '2', '--batch_size', '4', '--cal_cache_file', path.join(out, 'b.bin'), '--cal_algorithm', 'minmax']);
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toMatch(/is used as-is/);
+    const cacheB = parseCalibrationCache(await fs.readFile(path.join(out, 'b.bin'), 'utf8'));
+    // Images were stored as float64 then read back as float32: the scales agree to float32 precision.
+    expect(cacheB.entries.map((e) => e.name)).toEqual(cacheA.entries.map((e) => e.name));
+    for (let i = 0; i < cacheA.entries.length; i++) expect(cacheB.entries[i]?.scale).toBeCloseTo(cacheA.entries[i]?.scale ?? NaN, 6);
+  });
+
+  it('refuses a missing or empty image folder instead of calibrating on noise, writing nothing', async () => {
+    const out = await dir('noimages');
+    const empty = await dir('empty-folder');
+    for (const d of [path.join(work, 'missing-folder'), empty]) {
+      const r = await cli(['mask_rcnn', 'export', '-m', S.tlt, '-k', 'nvidia_tlt', '-e', S.spec, '-o', path.join(out, 'x.etlt'), '--data_type', 'int8', '--cal_image_dir', d, '--cal_cache_file', path.join(out, 'cal.bin')]);
+      expect(r.code).toBe(6);
+      expect(r.err).toMatch(/E_IMAGE_DIR/);
+    }
+    expect(await fs.readdir(out)).toEqual([]);
+  });
+
+  it('fails with E_CAL_TOO_FEW_SAMPLES unless fewer are accepted', async () => {
+    const out = await dir('few');
+    const base = ['mask_rcnn', 'export', '-m', S.tlt, '-k', 'nvidia_tlt', '-e', S.spec, '-o', path.join(out, 'x.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '4', '--batch_size', '8', '--cal_cache_file', path.join(out, 'cal.bin')];
+    const r = await cli(base);
+    expect(r.code).toBe(6);
+    expect(r.err).toMatch(/E_CAL_TOO_FEW_SAMPLES/);
+    expect(r.err).toMatch(/--cal_accept_fewer/);
+    expect(await fs.readdir(out)).toEqual([]);
+    const ok = await cli([...base, '--cal_accept_fewer']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.err).toMatch(/calibrating on 10 samples instead of 32/);
+  });
+});
+
+describe('--engine_file', () => {
+  it('fails clearly without trtexec, and runs trtexec with the ONNX and cache when it is on PATH', async () => {
+    const out = await dir('engine');
+    const args = ['mask_rcnn', 'export', '-m', S.tlt, '-k', 'nvidia_tlt', '-e', S.spec, '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '2', '--batch_size', '4', '--cal_cache_file', path.join(out, 'cal.bin'), '--engine_file', path.join(out, 'm.engine')];
+    // trtexec is looked up on the PATH of the process that runs the pipeline.
+    const savedPath = process.env.PATH;
+    process.env.PATH = '/usr/bin:/bin';
+    const missing = await cli(args).finally(() => (process.env.PATH = savedPath));
+    expect(missing.code).toBe(8);
+    expect(missing.err).toMatch(/E_TRTEXEC_NOT_FOUND/);
+    expect(await fs.readdir(out)).toEqual([]);
+
+    // A stand-in trtexec that records its arguments and writes the engine where asked.
+    const bin = await dir('fakebin');
+    const record = path.join(work, 'trtexec-args.txt');
+    await fs.writeFile(
+      path.join(bin, 'trtexec'),
+      `#!/bin/sh\necho "&&&& RUNNING TensorRT.trtexec"\nprintf '%s\\n' "$@" > ${record}\nfor a in "$@"; do case "$a" in --saveEngine=*) printf 'ENGINE' > "\${a#--saveEngine=}";; --calib=*) head -1 "\${a#--calib=}" >> ${record};; esac; done\necho "&&&& PASSED"\n`,
+      { mode: 0o755 },
+    );
+    process.env.PATH = `${bin}:/usr/bin:/bin`;
+    const ok = await cli(args).finally(() => (process.env.PATH = savedPath));
+    expect(ok.code, ok.err).toBe(0);
+    expect(await fs.readFile(path.join(out, 'm.engine'), 'utf8')).toBe('ENGINE');
+    const argv = (await fs.readFile(record, 'utf8')).split('\n');
+    expect(argv).toContain('--int8');
+    expect(argv.some((a) => a.startsWith('--onnx='))).toBe(true);
+    expect(argv.some((a) => a.startsWith('--calib='))).toBe(true);
+    expect(argv).toContain('TRT-8601-EntropyCalibration2');
+  });
+});
+
+describe('the built CLI as a user runs it', () => {
+  it('exits with the class exit code and prints plain lines when not on a TTY', async () => {
+    const built = path.resolve('out/cli/export-studio.js');
+    const exists = await fs.stat(built).then(() => true, () => false);
+    if (!exists) execFileSync(process.execPath, ['scripts/build.mjs', '--no-renderer'], { stdio: 'ignore' });
+    let code = 0;
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [built, 'mask_rcnn', 'export', '-m', path.join(work, 'nope.tlt'), '-k', 'x'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      code = (e as { status: number }).status;
+      stderr = String((e as { stderr: Buffer }).stderr);
+    }
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/error E_FILE_NOT_FOUND: Model not found/);
+    expect(stderr).not.toMatch(/\r|\x1b\[/);
+  });
+});
