@@ -44,7 +44,7 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
     .command('export')
     .description('Export a Mask R-CNN model to an encrypted .etlt (+ INT8 cache, DeepStream config)')
     .requiredOption('-m, --model <path>', 'path to the model: .tlt, .etlt or .onnx')
-    .option('-k, --key <key>', 'model key (or set EXPORT_STUDIO_KEY); "" for a plain .onnx')
+    .option('-k, --key <key>', 'model key (or set EXPORT_STUDIO_KEY): opens a .tlt/.etlt and seals the output .etlt')
     .option('-e, --experiment_spec <path>', 'experiment spec file (protobuf text) used for training')
     .option('-o, --output_file <path>', 'output .etlt (default: ./<model name>.etlt)')
     .addOption(new Option('--data_type <type>', 'precision of the exported artifacts').choices(['fp32', 'fp16', 'int8']).default('fp32'))
