@@ -1,0 +1,10 @@
+export {
+  type ProviderChoice,
+  type GraphOptimization,
+  type LogFn,
+  type CreateSessionOptions,
+  type StudioSession,
+  createSession,
+  describeProvider,
+  runtimeError,
+} from './session.js';
