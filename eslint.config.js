@@ -4,7 +4,7 @@ import studio from './eslint-rules/layers.js';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'out/', '.cache/', 'playwright-report/', '.tsbuild/', 'sample/', 'test-results/', 'electron/pipeline/onnx/generated/', 'eslint-rules/fixtures/'],
+    ignores: ['node_modules/', 'out/', '.cache/', 'playwright-report/', 'release/', '.tsbuild/', 'sample/', 'test-results/', 'electron/pipeline/onnx/generated/', 'eslint-rules/fixtures/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

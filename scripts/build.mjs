@@ -41,6 +41,10 @@ await build({
 });
 console.log(`built ${Object.keys(present).length} entries into out/`);
 
+// The Electron main (ESM) and the sandboxed preload (one CommonJS file) → out/electron.
+await (await import('./build-electron.mjs')).buildElectron();
+console.log('built the Electron main and preload into out/electron/');
+
 // The renderer (React wizard) for the desktop app and web mode → out/renderer.
 if (!process.argv.includes('--no-renderer')) {
   const { build: viteBuild } = await import('vite');
