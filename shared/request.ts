@@ -55,6 +55,12 @@ export const CalibrationSchema = z
     seed: z.number().int().nonnegative().default(42),
     algorithm: CalibrationAlgorithmSchema.default('entropy'),
     percentile: z.number().gt(0).lte(100).default(99.99),
+    /**
+     * How entropy/percentile histograms are filled: 'sampled' (default) = exact max|x| plus a
+     * fixed strided sample of each tensor; 'exact' = every value counted in-graph (opset ≥ 16,
+     * about 2–3× slower on CPU). See docs/FORMATS.md, calibration.
+     */
+    histogram: z.enum(['sampled', 'exact']).default('sampled'),
     /** Accept fewer usable samples than batches × batchSize instead of failing. */
     acceptFewer: z.boolean().default(false),
     resize: ResizeModeSchema.default('keep-aspect-pad'),

@@ -38,6 +38,7 @@ export interface ExportFlags {
   calImages?: string;
   calAlgorithm?: string;
   calPercentile?: string;
+  calHistogram?: string;
   calSeed?: string;
   calAcceptFewer?: boolean;
   calResize?: string;
@@ -197,6 +198,8 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
       if (!(p > 0 && p <= 100)) throw new StudioError('E_USAGE', `--cal_percentile must be in (0, 100], got '${f.calPercentile}'`, 'Example: --cal_percentile 99.99');
       cal.percentile = p;
     }
+    const histogram = oneOf('cal_histogram', f.calHistogram, ['sampled', 'exact'] as const);
+    if (histogram) cal.histogram = histogram;
     const seed = int('cal_seed', f.calSeed, 0);
     if (seed !== undefined) cal.seed = seed;
     if (f.calImageDir) cal.imageDir = f.calImageDir;

@@ -66,6 +66,7 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
     .addOption(new Option('--cal_source <source>', 'force the calibration source').choices(['spec', 'image-dir', 'images', 'tensorfile', 'cache']))
     .option('--cal_images <files>', 'comma-separated calibration images (what the app picker sends)')
     .addOption(new Option('--cal_algorithm <name>', 'calibration algorithm').choices(['entropy', 'minmax', 'percentile']).default('entropy'))
+    .addOption(new Option('--cal_histogram <mode>', 'entropy/percentile histograms: sampled (fast, default) or exact (every value; opset ≥ 16)').choices(['sampled', 'exact']))
     .option('--cal_percentile <p>', 'percentile for --cal_algorithm percentile (default 99.99)')
     .option('--cal_seed <n>', 'seed for sampling calibration data (default 42)')
     .option('--cal_accept_fewer', 'accept fewer usable calibration samples than batches × batch_size')

@@ -18,6 +18,7 @@ import {
   statSelection,
   writeCalibrationCache,
   DEFAULT_BINS,
+  DEFAULT_SAMPLE_TARGET,
   type CalibrationResult,
 } from './calibrate/index.js';
 import { TOOL } from './version.js';
@@ -154,8 +155,8 @@ export const calibrateStep: Step = {
         algorithm: c.algorithm,
         percentile: c.percentile,
         bins: DEFAULT_BINS,
-        statistics: c.algorithm === 'minmax' ? 'minmax' : 'sampled',
-        sampleTarget: c.algorithm === 'minmax' ? null : 32768,
+        statistics: c.algorithm === 'minmax' ? 'minmax' : c.histogram,
+        sampleTarget: c.algorithm !== 'minmax' && c.histogram === 'sampled' ? DEFAULT_SAMPLE_TARGET : null,
         model: model.onnx,
         preprocessing: pp,
         data: { items, source: c.source },
@@ -204,12 +205,12 @@ export const calibrateStep: Step = {
         totalBatches: prepared.totalBatches,
         algorithm: c.algorithm,
         percentile: c.percentile,
+        histogram: c.histogram,
         provider: r.gpu === 'cpu' ? 'cpu' : { gpu: r.gpu },
         signal: s.ctx.signal,
         onProgress: (done, total) => s.ctx.progress('calibrate', done, total, 'batches'),
         log: (level, text) => s.ctx.log(level, text),
       });
-      if (result.notice) s.ctx.warn(result.notice);
 
       const skipped = prepared.source ? [...prepared.source.skipped.entries()].map(([reason, count]) => ({ reason, count })) : [];
       for (const k of skipped) s.ctx.warn(`skipped ${k.count} calibration item(s): ${k.reason}`);

@@ -43,6 +43,7 @@ export function requestToCommand(r: ExportRequest): string {
     a.push('--batches', String(c.batches), '--batch_size', String(c.batchSize));
     if (c.algorithm !== 'entropy') a.push('--cal_algorithm', c.algorithm);
     if (c.algorithm === 'percentile') a.push('--cal_percentile', String(c.percentile));
+    if (c.histogram !== 'sampled' && c.algorithm !== 'minmax') a.push('--cal_histogram', c.histogram);
     if (c.seed !== 42) a.push('--cal_seed', String(c.seed));
     if (c.acceptFewer) a.push('--cal_accept_fewer');
     if (c.resize !== 'keep-aspect-pad') a.push('--cal_resize', c.resize);

@@ -29,6 +29,11 @@ export interface StudioSession {
   release(): Promise<void>;
 }
 
+// ORT prints "Failed to load library …" (a missing CUDA provider) through its process-wide logger,
+// which our fallback notice already explains; errors still reach us as exceptions. That level is
+// read when the process's first session is created, so set it when this module loads.
+if (ort.env.logLevel === undefined || ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
+
 export function describeProvider(p: ProviderChoice): string {
   return typeof p === 'object' ? `cuda:${p.gpu}` : p;
 }
@@ -84,10 +89,6 @@ export async function createSession(model: Uint8Array, opts: CreateSessionOption
   const wanted = opts.provider;
   let notice: string | undefined;
   if (wanted !== 'cpu') {
-    // ORT prints "Failed to load library …" through its process-wide logger, which our notice
-    // already explains. The level is read when the first session of the process is created, so
-    // this only helps when the GPU attempt comes first; errors still reach us as exceptions.
-    if (ort.env.logLevel === undefined || ort.env.logLevel === 'warning') ort.env.logLevel = 'fatal';
     const ep: ort.InferenceSession.ExecutionProviderConfig =
       wanted === 'webgpu' ? { name: 'webgpu' } : { name: 'cuda', deviceId: wanted.gpu };
     try {
