@@ -49,6 +49,31 @@ export interface CalibrationSummary {
   seconds: number;
 }
 
+/** FP32 vs INT8 (Q/DQ) agreement on held-out images (never the calibration images). */
+export interface FidelityReport {
+  /** Images compared, and where they came from. */
+  images: number;
+  source: string;
+  outputs: { name: string; cosine: number; snrDb: number; maxAbsError: number }[];
+  /** Mask R-CNN-shaped outputs: detections matched by IoU ≥ 0.5 and class. */
+  detections?: {
+    fp32: number;
+    int8: number;
+    matched: number;
+    /** matched / max(fp32, int8) */
+    agreement: number;
+    meanBoxIoU: number;
+    classAgreement: number;
+    meanAbsScoreDelta: number;
+  };
+  masks?: { meanMaskIoU: number; compared: number };
+  /** Tensors ranked by the output damage when quantized alone (worst first). */
+  sensitivity: { name: string; snrDb: number; cosine: number }[];
+  /** Tensors to keep in FP16 (e.g. trtexec --layerPrecisions / ModelOpt exclusions). */
+  suggestedFp16: string[];
+  seconds: number;
+}
+
 export interface ExportReport {
   tool: { name: string; version: string };
   startedAt: string;
@@ -58,6 +83,7 @@ export interface ExportReport {
   model: ModelSummary;
   spec?: { path: string; imageSize: [number, number]; numClasses: number; warnings: string[] };
   calibration?: CalibrationSummary;
+  fidelity?: FidelityReport;
   artifacts: ArtifactInfo[];
   warnings: string[];
   stages: { stage: StageId; status: 'done' | 'skipped'; seconds: number; detail?: string }[];

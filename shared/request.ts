@@ -70,6 +70,20 @@ export const CalibrationSchema = z
   .strict();
 export type Calibration = z.infer<typeof CalibrationSchema>;
 
+/** The INT8 fidelity check (on by default for INT8): FP32 vs Q/DQ on held-out images. */
+export const FidelitySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Held-out images to compare (never the calibration images). */
+    images: z.number().int().positive().default(8),
+    /** Rank tensors by their damage when quantized alone (costs one run per tensor group). */
+    sensitivity: z.boolean().default(true),
+    /** How many tensors to suggest keeping in FP16. */
+    suggest: z.number().int().nonnegative().default(5),
+  })
+  .strict();
+export type Fidelity = z.infer<typeof FidelitySchema>;
+
 export const OutputsSchema = z
   .object({
     /** The encrypted model. */
@@ -107,6 +121,7 @@ export const ExportRequestSchema = z
     preprocessing: PreprocessingSchema.optional(),
     precision: PrecisionSchema.default('fp32'),
     calibration: CalibrationSchema.optional(),
+    fidelity: FidelitySchema.optional(),
     outputs: OutputsSchema,
     gpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).default(0),
     overwrite: z.boolean().default(false),
