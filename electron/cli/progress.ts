@@ -43,7 +43,7 @@ export class ConsoleRenderer {
       case 'stage':
         if (e.status === 'started') this.line(`▶ ${STAGE_LABELS[e.stage]}`);
         else if (e.status === 'done') this.line(`✔ ${STAGE_LABELS[e.stage]}${e.detail ? ` — ${e.detail}` : ''}`);
-        else this.line(`· ${STAGE_LABELS[e.stage]} skipped${e.detail ? ` (${e.detail})` : ''}`);
+        else if (e.detail) this.line(`· ${STAGE_LABELS[e.stage]} skipped (${e.detail})`);
         return;
       case 'progress': {
         const pct = e.total > 0 ? Math.min(100, (100 * e.done) / e.total) : 0;

@@ -57,10 +57,9 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
       ctx.checkCancelled();
       const applies = step.when(state);
       if (applies !== true) {
-        if (applies !== false) {
-          ctx.stage(step.stage, 'skipped', applies);
-          state.stageTimes.push({ stage: step.stage, status: 'skipped', seconds: 0, detail: applies });
-        }
+        // Not applicable (false) is still announced, so every UI can settle the stage's row.
+        ctx.stage(step.stage, 'skipped', applies === false ? undefined : applies);
+        if (applies !== false) state.stageTimes.push({ stage: step.stage, status: 'skipped', seconds: 0, detail: applies });
         continue;
       }
       const t0 = Date.now();
