@@ -18,7 +18,8 @@ export default defineConfig({
   // A real INT8 calibration takes seconds; a loaded machine can make it tens.
   timeout: 240_000,
   expect: { timeout: 15_000 },
-  reporter: [['list']],
+  // list for people; json for .ci/run's closing summary line.
+  reporter: [['list'], ['json', { outputFile: '.cache/playwright-report.json' }]],
   use: {
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
