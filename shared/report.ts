@@ -71,6 +71,11 @@ export interface FidelityReport {
   sensitivity: { name: string; snrDb: number; cosine: number }[];
   /** Tensors to keep in FP16 (e.g. trtexec --layerPrecisions / ModelOpt exclusions). */
   suggestedFp16: string[];
+  /** Node names for trtexec --layerPrecisions (the producers/consumers of suggestedFp16). */
+  suggestedLayers?: string[];
+  /** Tensors pre-screened, and how many were run quantized alone. */
+  sensitivityCandidates?: number;
+  sensitivityEvaluated?: number;
   seconds: number;
 }
 

@@ -39,6 +39,8 @@ export interface ExportFlags {
   calAlgorithm?: string;
   calPercentile?: string;
   calHistogram?: string;
+  noFidelity?: boolean;
+  fidelityImages?: string;
   calSeed?: string;
   calAcceptFewer?: boolean;
   calResize?: string;
@@ -107,7 +109,7 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
   const notices: FlagNotice[] = [];
   const key = f.key ?? env.EXPORT_STUDIO_KEY;
   if (key === undefined) {
-    throw new StudioError('E_KEY_REQUIRED', 'No model key given', 'Pass -k <key> (or set EXPORT_STUDIO_KEY to keep it out of your shell history). For a plain .onnx model pass -k "".');
+    throw new StudioError('E_KEY_REQUIRED', 'No model key given', 'Pass -k <key> (or set EXPORT_STUDIO_KEY to keep it out of your shell history). The output .etlt is sealed with it, also for a plain .onnx input.');
   }
   const dataType = oneOf('data_type', f.dataType, ['fp32', 'fp16', 'int8'] as const) ?? 'fp32';
 
@@ -210,6 +212,8 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
     }
     if (calResize) cal.resize = calResize;
     request.calibration = cal;
+    const fImages = int('fidelity_images', f.fidelityImages);
+    if (f.noFidelity || fImages !== undefined) request.fidelity = { enabled: !f.noFidelity, ...(fImages !== undefined ? { images: fImages } : {}) };
   } else if (calFlagsGiven) {
     notices.push({ level: 'warn', text: `Calibration flags are ignored with --data_type ${dataType} (they apply to int8 only).` });
   }

@@ -72,6 +72,8 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
     .option('--cal_accept_fewer', 'accept fewer usable calibration samples than batches × batch_size')
     .addOption(new Option('--cal_resize <mode>', 'calibration image resize: keep-aspect-pad (training) or stretch (TAO exporter parity)').choices(['keep-aspect-pad', 'stretch']))
     .option('--no-cal_reuse', 'always recalibrate, even if the cache provenance matches')
+    .option('--no_fidelity', 'skip the INT8 fidelity check (FP32 vs Q/DQ on held-out images; on by default for int8)')
+    .option('--fidelity_images <n>', 'held-out images for the fidelity check (default 8)')
     .option('--trt_version <x.y.z>', 'TensorRT version the cache header targets (default 8.6.1)')
     .option('--overwrite', 'replace existing output files')
     .option('--ds_embed_key', 'write TAO-style tlt-encoded-model / tlt-model-key lines into the DeepStream config (puts the key in that file)')
@@ -137,7 +139,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   const program = new Command('export-studio')
     .description('Export trained TAO Mask R-CNN / ONNX models: encrypted .etlt, TensorRT INT8 cache, Q/DQ ONNX, DeepStream config')
     .version(TOOL.version, '--version')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // Commander's own errors (unknown flag, bad choice, missing value) in the standard form, with the E_USAGE code and a hint.
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (str, write) => write(formatError({ code: 'E_USAGE', message: str.trim().replace(/^error:\s*/, ''), hint: 'Run the command with --help to see its flags.' }) + '\n') })
     .exitOverride()
     .showSuggestionAfterError(true);
 

@@ -31,6 +31,8 @@ export interface CalibrationOutcome {
   amax: Map<string, number>;
   cacheText: string;
   qdqBytes?: Uint8Array;
+  /** The calibration items (ids), so the fidelity check can keep its held-out images apart. */
+  selection?: readonly string[];
 }
 
 const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8').catch(() => null) : Promise.resolve(null));
@@ -170,7 +172,7 @@ export const calibrateStep: Step = {
       if (decision.reuse && cacheText !== null) {
         s.ctx.info(`${cacheFile}: ${decision.reason}`);
         const amax = amaxFromCache(cacheText, cacheFile);
-        s.calibrated = { preprocessing: pp, amax, cacheText };
+        s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection };
         s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
@@ -210,6 +212,14 @@ export const calibrateStep: Step = {
         signal: s.ctx.signal,
         onProgress: (done, total) => s.ctx.progress('calibrate', done, total, 'batches'),
         log: (level, text) => s.ctx.log(level, text),
+      }).catch((e: unknown) => {
+        // Nothing usable at all: say why every item was skipped (missing file, bad CRC, undecodable …).
+        const skippedAll = prepared.source ? [...prepared.source.skipped.entries()] : [];
+        if (e instanceof StudioError && e.code === 'E_CAL_TOO_FEW_SAMPLES' && skippedAll.length > 0) {
+          const why = skippedAll.map(([reason, n]) => `${n} ${reason}`).join(', ');
+          throw new StudioError('E_CAL_TOO_FEW_SAMPLES', `No usable calibration samples: every item was skipped (${why})`, 'Fix or replace the calibration data named above; Export Studio never calibrates on random data.', {}, { cause: e });
+        }
+        throw e;
       });
 
       const skipped = prepared.source ? [...prepared.source.skipped.entries()].map(([reason, count]) => ({ reason, count })) : [];
@@ -240,7 +250,7 @@ export const calibrateStep: Step = {
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
       const amax = new Map(result.tensors.map((t) => [t.name, t.threshold]));
-      s.calibrated = { preprocessing: pp, amax, cacheText: text };
+      s.calibrated = { preprocessing: pp, amax, cacheText: text, selection: prepared.selection };
       s.calibration = {
         source: c.source,
         algorithm: c.algorithm,

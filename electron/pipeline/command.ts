@@ -48,6 +48,8 @@ export function requestToCommand(r: ExportRequest): string {
     if (c.acceptFewer) a.push('--cal_accept_fewer');
     if (c.resize !== 'keep-aspect-pad') a.push('--cal_resize', c.resize);
     if (c.reuse === 'never') a.push('--no-cal_reuse');
+    if (r.fidelity && !r.fidelity.enabled) a.push('--no_fidelity');
+    else if (r.fidelity && r.fidelity.images !== 8) a.push('--fidelity_images', String(r.fidelity.images));
   }
   if (r.overwrite) a.push('--overwrite');
   if (r.verbose) a.push('-v');

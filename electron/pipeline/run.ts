@@ -83,7 +83,8 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     }
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - started) / 1000;
-    await writeStatus(request, 'SUCCESS', 'Export finished successfully.');
+    // The outputs are committed: a status.json that cannot be written is a warning, not a failed export.
+    await writeStatus(request, 'SUCCESS', 'Export finished successfully.').catch((e: unknown) => ctx.warn(`Could not write ${request.outputs.resultsDir}/status.json: ${e instanceof Error ? e.message : String(e)}`));
     ctx.emit({ type: 'result', report });
     return report;
   } catch (e) {
@@ -124,6 +125,7 @@ function buildReport(state: JobState, started: number): ExportReport {
   };
   if (state.spec) report.spec = { path: state.spec.path, imageSize: state.spec.imageSize, numClasses: state.spec.numClasses, warnings: state.spec.warnings };
   if (state.calibration) report.calibration = state.calibration;
+  if (state.fidelity) report.fidelity = state.fidelity;
   return report;
 }
 

@@ -2,18 +2,19 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ExportRequest } from '../../shared/request.js';
 import type { ArtifactRole, StageId } from '../../shared/events.js';
-import type { ArtifactInfo, CalibrationSummary, ExportReport, ModelSummary } from '../../shared/report.js';
+import type { ArtifactInfo, CalibrationSummary, ExportReport, FidelityReport, ModelSummary } from '../../shared/report.js';
 import { StudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
 import type { JobContext } from './context.js';
-import type { OutputSet } from './io/outputs.js';
+import { mapWriteError, type OutputSet } from './io/outputs.js';
 import { planOutputs, type OutputPlan } from './paths.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
-import { inspectModel } from './onnx/index.js';
+import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
 import { nvinferConfig, buildLabels } from './deploy/index.js';
 import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
+import { fidelityStep } from './fidelity-step.js';
 
 export interface SpecState {
   path: string;
@@ -49,6 +50,7 @@ export interface JobState {
   model?: ModelState;
   calibration?: CalibrationSummary;
   calibrated?: CalibrationOutcome;
+  fidelity?: FidelityReport;
 }
 
 export interface Step {
@@ -76,6 +78,14 @@ async function mustExist(file: string, code: 'E_FILE_NOT_FOUND' | 'E_SPEC_NOT_FO
   if (st.isDirectory()) throw new StudioError(code, `${what} is a directory, not a file: ${file}`, 'Give the path of the file itself.', { file });
 }
 
+/** --results_dir is created on demand (status.json): refuse a file in its place, or a folder we cannot write, up front. */
+async function preflightResultsDir(dir: string): Promise<void> {
+  const abs = path.resolve(dir);
+  const st = await fs.stat(abs).catch(() => null);
+  if (st && !st.isDirectory()) throw new StudioError('E_OUTPUT_WRITE', `--results_dir is a file, not a folder: ${abs}`, 'Give a folder for status.json (it is created if missing).', { file: abs });
+  if (st) await fs.access(abs, fs.constants.W_OK).catch((e: unknown) => Promise.reject(mapWriteError(e, path.join(abs, 'status.json'))));
+}
+
 const validate: Step = {
   stage: 'validate',
   when: () => true,
@@ -91,12 +101,15 @@ const validate: Step = {
     const reusable = new Set(['cache', 'provenance', 'calibrationReport']);
     const finals = Object.entries(plan).filter(([k]) => !reusable.has(k));
     for (const [, file] of finals) await s.outputs.preflight(file as string);
+    if (r.outputs.resultsDir) await preflightResultsDir(r.outputs.resultsDir);
     const seen = new Map<string, string>();
     for (const [k, file] of Object.entries(plan)) {
       const other = seen.get(file as string);
       if (other) throw new StudioError('E_USAGE', `Two outputs point at the same file: ${other} and ${k} → ${file}`, 'Give each output its own path.', { file: file as string });
       seen.set(file as string, k);
     }
+    // The .etlt is always sealed with the key: say so now, not at the write stage after calibration.
+    if (r.key === '') throw new StudioError('E_KEY_REQUIRED', 'No key to seal the output .etlt with', 'Pass -k <key> (or set EXPORT_STUDIO_KEY): the .etlt is encrypted with it, also when the input is a plain .onnx.');
     if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
       throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
     }
@@ -154,6 +167,17 @@ const inspectStep: Step = {
       modelPath: s.request.model,
     });
     m.summary = summary;
+    // The .etlt (and the plain ONNX beside it) hold one file: weights kept in external data files
+    // would be left behind, and calibration cannot load them either. Name the files, then refuse.
+    if (summary.externalData) {
+      const ext = await resolveExternalData(decodeModel(m.onnx), path.dirname(path.resolve(s.request.model)));
+      throw new StudioError(
+        'E_ONNX_EXTERNAL_DATA',
+        `The model keeps weights in external data file(s) (${ext.files.map((f) => f.location).join(', ')}); an .etlt holds a single file, so they would be left out`,
+        "Save the model as one file first, e.g. in Python: onnx.save_model(onnx.load('model.onnx'), 'single.onnx', save_as_external_data=False) (works below 2 GiB).",
+        { file: s.request.model },
+      );
+    }
     checkModelAgainstSpec(s, summary);
     if (summary.customOps.length) {
       s.ctx.warn(
@@ -251,4 +275,4 @@ const deepstreamStep: Step = {
   },
 };
 
-export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, quantizeStep, writeStep, deepstreamStep, engineStep];
+export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, quantizeStep, fidelityStep, writeStep, deepstreamStep, engineStep];

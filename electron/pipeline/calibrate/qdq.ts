@@ -171,9 +171,11 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
     if (!isDefaultDomain(n.domain) || !(WEIGHTED.has(op) || POOLS.has(op) || op === 'Add')) return n;
     const ins = [...(n.input ?? [])];
     const limit = WEIGHTED.has(op) ? 2 : POOLS.has(op) ? 1 : 2;
+    // A residual Add is quantized only when both inputs are: decide before rewriting any input.
+    const addBoth = op !== 'Add' || ins.every((s) => replacement.has(s));
     for (let i = 0; i < Math.min(limit, ins.length); i++) {
       const r = replacement.get(ins[i]!);
-      if (r !== undefined && (op !== 'Add' || ins.every((s) => replacement.has(s)))) ins[i] = r;
+      if (r !== undefined && addBoth) ins[i] = r;
     }
     return onnx.NodeProto.create({ ...n, input: ins });
   };

@@ -83,12 +83,20 @@ function shortReason(e: unknown): string {
  * start falls back to the CPU with a warning that is logged and returned as `notice`, so the UI
  * can show it; onnxruntime-node itself never falls back (a missing CUDA library throws).
  */
+/** Providers that already failed in this process, with the notice shown then (shown once per process). */
+const failedProviders = new Map<string, string>();
+
 export async function createSession(model: Uint8Array, opts: CreateSessionOptions): Promise<StudioSession> {
   const log = opts.log ?? (() => undefined);
   const base = baseOptions(opts);
   const wanted = opts.provider;
   let notice: string | undefined;
-  if (wanted !== 'cpu') {
+  const known = wanted === 'cpu' ? undefined : failedProviders.get(describeProvider(wanted));
+  if (known !== undefined) {
+    // Same process, same provider: it failed before and will again; say so once, not per session.
+    notice = known;
+    log('debug', `${describeProvider(wanted)} failed earlier in this process: using the CPU`);
+  } else if (wanted !== 'cpu') {
     const ep: ort.InferenceSession.ExecutionProviderConfig =
       wanted === 'webgpu' ? { name: 'webgpu' } : { name: 'cuda', deviceId: wanted.gpu };
     try {
@@ -97,6 +105,7 @@ export async function createSession(model: Uint8Array, opts: CreateSessionOption
       return wrap(session, describeProvider(wanted));
     } catch (e) {
       notice = `Running on the CPU: ${describeProvider(wanted)} could not start because ${shortReason(e)}. Calibration results are the same, only slower.`;
+      failedProviders.set(describeProvider(wanted), notice);
       log('warn', notice);
       log('debug', `provider error: ${e instanceof Error ? e.message : String(e)}`);
     }

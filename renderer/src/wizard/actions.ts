@@ -7,6 +7,7 @@ import { buildRequest } from '../store/request.js';
 import { needsKey, setKey, setModelPath, setSpecPath, useSourceStore } from '../store/source.js';
 import { useWizardStore } from '../store/wizard.js';
 import { dirname } from '../store/paths.js';
+import { useFidelityOption } from './FidelityPanel.js';
 
 /** The wizard's I/O: each action calls the API and folds the answer into the stores. */
 
@@ -103,6 +104,7 @@ export async function loadImages(client: StudioClient, rawDir: string): Promise<
 export async function startExport(client: StudioClient, opts: { canStoreKeys: boolean }): Promise<void> {
   const source = useSourceStore.getState();
   const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState());
+  if (request.precision === 'int8') request.fidelity = { enabled: useFidelityOption.getState().enabled };
   if (opts.canStoreKeys && source.rememberKey && needsKey(source.modelPath) && source.key) {
     // Best effort: a refused keyring (plain-text backend) must not block the export.
     void client.api.storeKey(source.modelPath, source.key);

@@ -12,6 +12,7 @@ import { useSourceStore } from '../../store/source.js';
 import { useSettingsStore } from '../../store/settings.js';
 import { effectiveCache, effectiveEtlt } from '../../store/request.js';
 import { basename, dirname, join, sibling } from '../../store/paths.js';
+import { useFidelityOption } from '../FidelityPanel.js';
 
 function GpuCard({ selected, onSelect, title, children, testId }: { selected: boolean; onSelect(): void; title: string; children: React.ReactNode; testId: string }) {
   return (
@@ -102,6 +103,7 @@ export function OutputStep() {
   const etlt = effectiveEtlt({ modelPath }, options);
   const cache = effectiveCache({ modelPath }, options);
   const setOut = useOptionsStore.getState().setOutputs;
+  const fidelity = useFidelityOption();
 
   return (
     <Stack spacing={2.5}>
@@ -125,6 +127,13 @@ export function OutputStep() {
             control={<Switch checked={out.qdq} onChange={(e) => setOut({ qdq: e.target.checked })} />}
             label="Write a Q/DQ ONNX model (explicit quantization, TensorRT ≥ 10.1)"
             data-testid="output-qdq"
+          />
+        )}
+        {int8 && (
+          <FormControlLabel
+            control={<Switch checked={fidelity.enabled} onChange={(e) => fidelity.setEnabled(e.target.checked)} />}
+            label="Check INT8 fidelity (FP32 vs INT8 on held-out images, sensitive layers)"
+            data-testid="output-fidelity"
           />
         )}
         <FormControlLabel

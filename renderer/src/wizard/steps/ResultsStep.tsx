@@ -16,6 +16,7 @@ import { useOptionsStore } from '../../store/options.js';
 import { useImagesStore } from '../../store/images.js';
 import { dirname } from '../../store/paths.js';
 import { tensorStatsOf } from '../calibration-data.js';
+import { FidelityPanel } from '../FidelityPanel.js';
 
 // @mui/x-charts is most of the bundle and only needed here: load it on demand.
 const CalibrationCharts = lazy(() => import('../CalibrationCharts.js').then((m) => ({ default: m.CalibrationCharts })));
@@ -108,6 +109,7 @@ export function ResultsStep() {
           <CalibrationCharts stats={stats} />
         </Suspense>
       )}
+      {report?.fidelity && <FidelityPanel report={report.fidelity} />}
       <Box sx={{ display: 'flex', gap: 1 }}>
         <Button startIcon={<EditIcon />} onClick={() => useWizardStore.getState().goto('review')} data-testid="results-edit">
           Change and export again

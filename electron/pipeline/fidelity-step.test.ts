@@ -1,0 +1,99 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobEvent } from '../../shared/events.js';
+import type { FidelityReport } from '../../shared/report.js';
+import { ExportRequestSchema, type ExportRequestInput } from '../../shared/request.js';
+import { buildSampleModel } from '../../scripts/sample/model.js';
+import { renderScene } from '../../scripts/sample/scenes.js';
+import { JobContext } from './context.js';
+import { resolvePreprocessing } from './data/preprocess.js';
+import { inspectModel } from './onnx/index.js';
+import type { OutputSet } from './io/outputs.js';
+import type { JobState } from './steps.js';
+import { fidelityStep, trtexecPrecisionFlags } from './fidelity-step.js';
+import { calibrationSelection } from './fidelity/index.js';
+
+const S = { height: 64, width: 96, numClasses: 4, detections: 12, maskSize: 8, seed: 9 };
+const model = Buffer.from(buildSampleModel(S));
+let dir = '';
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'es-fid-step-'));
+  for (let i = 0; i < 10; i++) {
+    const s = await renderScene(i, 5);
+    await fs.writeFile(path.join(dir, s.fileName), s.bytes);
+  }
+});
+afterAll(async () => {
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+function state(over: Partial<ExportRequestInput>, events: JobEvent[]): JobState & { fidelity?: FidelityReport } {
+  const request = ExportRequestSchema.parse({
+    model: '/m.onnx',
+    key: 'k',
+    precision: 'int8',
+    calibration: { source: 'image-dir', imageDir: dir, batches: 2, batchSize: 2 },
+    outputs: { etlt: '/o.etlt' },
+    gpu: 'cpu',
+    ...over,
+  });
+  const pp = resolvePreprocessing(undefined, { specImageSize: [S.height, S.width] });
+  // Thresholds of 4 for every tensor: crude, but a real Q/DQ model to compare against.
+  const amax = new Map<string, number>([['Input', 3]]);
+  const summary = inspectModel(model, { format: 'onnx', fileBytes: model.length, sha256: '0' });
+  for (const n of ['conv1/Relu', 'pool1/MaxPool', 'block_1a_conv_1/Relu', 'block_2a_conv_1/Relu', 'fc6/Relu', 'fc7/Relu']) amax.set(n, 4);
+  return {
+    request,
+    ctx: new JobContext((e) => events.push(e), new AbortController().signal, []),
+    outputs: {} as OutputSet,
+    command: '',
+    stageTimes: [],
+    artifacts: [],
+    roles: new Map(),
+    model: { format: 'onnx', onnx: model, fileBytes: model.length, sha256: '0', summary },
+    calibrated: { preprocessing: pp, amax, cacheText: '' },
+  };
+}
+
+describe('fidelityStep', () => {
+  it('runs for INT8 by default, not for FP32/FP16, and can be switched off', () => {
+    expect(fidelityStep.when(state({}, []))).toBe(true);
+    expect(fidelityStep.when(state({ precision: 'fp16', calibration: undefined }, []))).toBe(false);
+    expect(fidelityStep.when(state({ fidelity: { enabled: false } }, []))).toMatch(/turned off/);
+  });
+
+  it('compares on folder images the calibration did not select and logs a summary', async () => {
+    const events: JobEvent[] = [];
+    const s = state({ fidelity: { images: 8, suggest: 2 } }, events);
+    const detail = await fidelityStep.run(s);
+    const cal = new Set(await calibrationSelection({ calibration: s.request.calibration!, pp: s.calibrated!.preprocessing }));
+    expect(cal.size).toBe(8); // 4 + 4 reserve of the 10
+    const r = s.fidelity!;
+    expect(r.images).toBe(2);
+    expect(r.source).toMatch(/not used for calibration/);
+    expect(r.outputs.length).toBeGreaterThan(0);
+    expect(detail).toMatch(/2 held-out image\(s\)/);
+    const logs = events.flatMap((e) => (e.type === 'log' ? [e.text] : []));
+    expect(logs.some((t) => t.startsWith('INT8 fidelity'))).toBe(true);
+    expect(events.some((e) => e.type === 'progress' && e.stage === 'fidelity')).toBe(true);
+  });
+
+  it('skips with a warning when every image went into calibration', async () => {
+    const events: JobEvent[] = [];
+    const s = state({ calibration: { source: 'image-dir', imageDir: dir, batches: 3, batchSize: 2 } }, events);
+    const detail = await fidelityStep.run(s);
+    expect(detail).toMatch(/no held-out data/);
+    expect(s.fidelity).toBeUndefined();
+    expect(events.some((e) => e.type === 'log' && e.level === 'warn' && /fidelity check skipped/.test(e.text))).toBe(true);
+  });
+});
+
+describe('trtexecPrecisionFlags', () => {
+  it('pins each layer to fp16, quoting names the shell would split', () => {
+    expect(trtexecPrecisionFlags(['conv1/Conv2D', 'l4/Conv2D'])).toBe('--fp16 --int8 --precisionConstraints=obey --layerPrecisions=conv1/Conv2D:fp16,l4/Conv2D:fp16');
+    expect(trtexecPrecisionFlags(["a b", "it's"])).toBe(`--fp16 --int8 --precisionConstraints=obey --layerPrecisions='a b:fp16,it'\\''s:fp16'`);
+  });
+});
