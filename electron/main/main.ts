@@ -119,6 +119,7 @@ function start(): void {
         allowRunningInsecureContent: false,
         experimentalFeatures: false,
         webviewTag: false,
+        disableBlinkFeatures: 'Auxclick',
         preload: PRELOAD,
       },
     });

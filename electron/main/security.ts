@@ -21,6 +21,8 @@ export const SECURE_WEB_PREFERENCES: Readonly<WebPreferences> = Object.freeze({
   disableDialogs: false,
   enableWebSQL: false,
   v8CacheOptions: 'code',
+  // Middle-click (auxclick) on a link must not open anything; window.open is denied anyway (Electronegativity AUXCLICK_JS_CHECK).
+  disableBlinkFeatures: 'Auxclick',
 });
 
 /** The window's preferences: the secure set plus the bundled, sandboxed preload (one CJS file). */

@@ -29,7 +29,11 @@ export class HashingFileWriter extends Writable {
   readonly hash = createHash('sha256');
   bytes = 0;
 
-  constructor(private readonly fh: FileHandle) {
+  /** `path` is the final path, so that a write error (e.g. ENOSPC) names the file the user asked for. */
+  constructor(
+    private readonly fh: FileHandle,
+    readonly path?: string,
+  ) {
     super({ highWaterMark: 1 << 20 });
   }
 
@@ -173,14 +177,21 @@ export class OutputSet {
     await this.preflight(abs);
     await sweepStale(path.dirname(abs));
     const lock = lockNameFor(abs);
+    let created = false;
     try {
       const fh = await fs.open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
+      created = true;
+      try {
+        await fh.writeFile(String(process.pid));
+      } finally {
+        await fh.close();
+      }
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && !created) {
         throw new StudioError('E_OUTPUT_LOCKED', `Another export is writing ${abs}`, 'Wait for the other job to finish or choose another output path.', { file: abs });
       }
+      // A lock we created but could not fill (disk full) has no pid: no sweep could ever remove it.
+      if (created) await fs.rm(lock, { force: true });
       throw mapWriteError(e, abs);
     }
     this.locks.add(lock);
@@ -218,7 +229,7 @@ export class OutputSet {
     } catch (e) {
       throw mapWriteError(e, file.finalPath);
     }
-    const stream = new HashingFileWriter(fh);
+    const stream = new HashingFileWriter(fh, file.finalPath);
     this.openStreams.add(stream);
     stream.on('finish', () => this.knownHashes.set(file.tempPath, { bytes: stream.bytes, sha256: stream.hash.digest('hex') }));
     stream.on('close', () => this.openStreams.delete(stream));

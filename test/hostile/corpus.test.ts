@@ -1,0 +1,83 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliIO } from '../../electron/cli/program.js';
+import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
+import { exitCodeFor } from '../../shared/errors.js';
+import { CASES, PRECIOUS, type CaseContext } from './cases.js';
+
+let root: string;
+let S: SampleLayout;
+let sampleListing: string[];
+
+async function listing(dir: string): Promise<string[]> {
+  return ((await fs.readdir(dir, { recursive: true })) as string[]).sort();
+}
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
+  S = await makeSample({ dir: path.join(root, 'sample'), trainShards: 1, trainPerShard: 4, valImages: 2, calImages: 4 });
+  sampleListing = await listing(S.dir);
+});
+afterAll(async () => {
+  if (root) await fs.rm(root, { recursive: true, force: true });
+});
+
+async function cli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; all: string }> {
+  let all = '';
+  const io: CliIO = {
+    stdout: (s) => void (all += s),
+    stderr: (s) => void (all += s),
+    isTTY: false,
+    env: { PATH: process.env.PATH, ...env },
+    signal: new AbortController().signal,
+  };
+  const prev = process.cwd();
+  process.chdir(cwd); // a relative default (./cal.bin) would land here: it must stay empty too
+  try {
+    return { code: await runCli(args, io), all };
+  } finally {
+    process.chdir(prev);
+  }
+}
+
+describe('hostile corpus: every bad input gets its code, a hint, no trace, and writes nothing', () => {
+  it('has at least 40 cases with distinct names and exit codes that match their error class', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
+    for (const c of CASES) expect(exitCodeFor(c.code), c.name).toBe(c.exit);
+  });
+
+  it.each(CASES.map((c, i) => [`${c.group}: ${c.name}`, i] as const))('%s', async (_name, i) => {
+    const hc = CASES[i];
+    if (!hc) throw new Error('no case');
+    const base = path.join(root, `case-${i}`);
+    const ctx: CaseContext = { S, inDir: path.join(base, 'in'), outDir: path.join(base, 'out') };
+    const cwd = path.join(base, 'cwd');
+    for (const d of [ctx.inDir, ctx.outDir, cwd]) await fs.mkdir(d, { recursive: true });
+    const target = path.join(ctx.outDir, 'model.etlt');
+    await fs.writeFile(target, PRECIOUS);
+    const run = await hc.build(ctx);
+    const keep = run.keep ?? [target];
+    const before = new Map(await Promise.all(keep.map(async (k) => [k, await fs.readFile(k)] as const)));
+    const outBefore = await listing(ctx.outDir);
+
+    const r = await cli(run.args, run.env ?? {}, cwd);
+
+    // (a) the exact code and exit, with a hint line.
+    expect(r.all).toContain(`error ${hc.code}:`);
+    expect(r.all).toMatch(/^\s*hint: \S/m);
+    expect(r.code, r.all).toBe(hc.exit);
+    if (hc.says) expect(r.all).toMatch(hc.says);
+    // (b) no stack trace, no internal error.
+    expect(r.all).not.toMatch(/internal error|E_INTERNAL|TypeError|RangeError|node:internal/);
+    expect(r.all).not.toMatch(/^\s+at (?:async )?[\w.<>$]+ \(.+:\d+:\d+\)$/m);
+    // (c) nothing written: no file, temp or lock in the output folder, the cwd or the sample.
+    expect(await listing(ctx.outDir)).toEqual(outBefore);
+    expect(await listing(cwd)).toEqual([]);
+    expect(await listing(S.dir)).toEqual(sampleListing);
+    // (d) the file that was at the target is byte-identical.
+    for (const [k, b] of before) expect(Buffer.compare(await fs.readFile(k), b), `${k} changed`).toBe(0);
+  });
+});
