@@ -1,7 +1,7 @@
 // End-to-end tests of the desktop app's UI. `web`: the React wizard served by
 // `export-studio serve` (a real child process running the real pipeline in forked workers),
 // driven in Debian's Chromium. `electron`: the packaged window (e2e/electron, skips itself when
-// no Electron binary is available). Needs `npm run build` first; see docs/parts/e2e.md.
+// no Electron binary is available). Needs `npm run build` first; see docs/TESTING.md.
 import { defineConfig } from '@playwright/test';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';

@@ -6,7 +6,7 @@ import react from '@vitejs/plugin-react';
  * the production page). `--mode mock` → out/renderer-mock with dev.html too (the in-memory demo
  * API for screenshots), so the mock never ships in the production output.
  *
- * CSP (sent by the Electron protocol handler and the web server, see docs/parts/renderer.md):
+ * CSP (sent by the Electron protocol handler and the web server, see docs/ARCHITECTURE.md):
  *   default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: <thumb scheme>;
  *   connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'
  * The build emits no inline script (module entry only, no modulepreload polyfill).

@@ -7,7 +7,7 @@
  *                                 #   --platform=node --format=esm --packages=external --outfile=out/bench/calibration.js
  *   node out/bench/calibration.js [--model sample] [--model tv=/tmp/tv-maskrcnn.onnx] [--counts 16,64]
  *        [--counts tv=2,8] [--modes plain,naive,entropy,entropy-exact,minmax,plain-loader,entropy-loader]
- *        [--provider cpu|webgpu|gpu:0] [--batch 4] [--naive-cap-mb 6144] [--doc docs/parts/benchmarks-calibration.md]
+ *        [--provider cpu|webgpu|gpu:0] [--batch 4] [--naive-cap-mb 6144] [--doc docs/BENCHMARKS.md]
  *        [--reps 3] [--out bench/results] [--photos DIR ...] [--dry-run]
  *
  * --reps: repetitions per mode, interleaved; the table shows medians (default 3 for the sample, 1 for tv).

@@ -3,7 +3,7 @@ import { THUMB_SCHEME } from './origins.js';
 /**
  * The Content-Security-Policy header of every app-scheme response (checklist item 7). Nothing
  * is allowed unless listed: scripts only from our own files (Vite emits no inline script),
- * inline styles for MUI/Emotion's runtime <style> tags (see docs/parts/renderer.md "CSP"),
+ * inline styles for MUI/Emotion's runtime <style> tags (see docs/ARCHITECTURE.md "CSP"),
  * images from our files, data: (the tensor preview PNG), blob: and the thumbnail scheme.
  */
 export const APP_CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = Object.freeze({

@@ -7,7 +7,7 @@ import type { ExportRequest, Preprocessing, ResizeMode } from '../../shared/requ
 /**
  * The job protocol between the host (JobManager, ReaderClient) and a worker process. Plain data
  * only: it crosses Node IPC (`serialization: 'advanced'`), Electron's parentPort (structured
- * clone) and the in-memory test pair unchanged. See docs/parts/host-web.md.
+ * clone) and the in-memory test pair unchanged. See docs/ARCHITECTURE.md.
  */
 
 /** The wizard's heavy reads, answered by the long-lived reader worker. */

@@ -7,7 +7,7 @@
  *   generate_detections      [N, D, 6]  (y1, x1, y2, x2, class_id, score) in input pixels
  *   mask_fcn_logits/BiasAdd  [N, D, numClasses, M, M]
  * The batch dimension N is symbolic ('N'); RoiAlign's per-roi batch indices are computed in-graph.
- * See docs/parts/onnx.md for the layer table.
+ * See docs/FORMATS.md for the layer table.
  */
 import { DataType, encodeModel, makeNode, makeTensor, makeValueInfo, onnx, type AttrValue } from '../../electron/pipeline/onnx/index.js';
 import { mulberry32 } from '../../electron/pipeline/onnx/testing.js';

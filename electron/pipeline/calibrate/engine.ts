@@ -88,7 +88,7 @@ export const DEFAULT_SAMPLE_TARGET = 16384;
 
 /**
  * Gathers activation statistics for every float tensor of the unoptimized graph and turns them
- * into per-tensor thresholds. See docs/parts/calibration.md for the formulation and its reasons.
+ * into per-tensor thresholds. See docs/FORMATS.md for the formulation and its reasons.
  */
 export async function runCalibration(opts: CalibrationOptions): Promise<CalibrationResult> {
   const t0 = performance.now();

@@ -3,7 +3,7 @@
  * tensors back. Requests queue here, in the worker, and run one at a time, so the worker keeps
  * going while the main thread is blocked (e.g. in a synchronous inference call).
  * Bundled to `loader-worker.js` beside the bundle that imports loader.ts (see
- * docs/parts/preprocessing.md); under vitest loader.ts bundles it on the fly.
+ * docs/FORMATS.md); under vitest loader.ts bundles it on the fly.
  */
 import { parentPort } from 'node:worker_threads';
 import { isStudioError } from '../../../shared/errors.js';

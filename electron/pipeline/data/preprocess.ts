@@ -9,7 +9,7 @@ import type { ResolvedPreprocessing } from './types.js';
 /**
  * TAO Mask R-CNN trains with TF 1.15, where `tf.image.resize` is the v1 `resize_images`:
  * `resize_bilinear(align_corners=False)` with `half_pixel_centers=False`, i.e. the asymmetric
- * mapping in = out · (in_size / out_size). See docs/parts/preprocessing.md for the sources.
+ * mapping in = out · (in_size / out_size). See docs/FORMATS.md for the sources.
  */
 export const TAO_RESIZE_MAPPING: ResizeMapping = 'asymmetric';
 

@@ -7,7 +7,7 @@ import { escapeValue } from './ini.js';
  * DeepStream `nvinfer` config for a TAO Mask R-CNN model exported by Export Studio.
  *
  * Where TAO's `--gen_ds_config` writes a dozen bare lines (no `[property]` header, no model,
- * labels, precision, parser or clustering keys; see docs/parts/deepstream.md), this writes a
+ * labels, precision, parser or clustering keys; see docs/FORMATS.md), this writes a
  * complete file that nvinfer can load as is, pointing at the plain ONNX written beside it:
  * DeepStream cannot decrypt an .etlt sealed by Export Studio.
  */

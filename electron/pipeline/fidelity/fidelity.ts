@@ -1,7 +1,7 @@
 /**
  * The INT8 fidelity check: the FP32 model vs its Q/DQ (fake-quantized) twin on held-out images,
  * per output and, for Mask R-CNN-shaped outputs, per detection and mask; then a sensitivity
- * ranking of the quantized activations and the ones to keep in FP16. See docs/parts/fidelity.md.
+ * ranking of the quantized activations and the ones to keep in FP16. See docs/FORMATS.md.
  */
 import ort from 'onnxruntime-node';
 import type { FidelityReport } from '../../../shared/report.js';
@@ -45,7 +45,7 @@ export interface FidelityOptions {
   threads?: number;
 }
 
-/** The report plus what the contract does not carry yet (see docs/parts/fidelity.md). */
+/** The report plus what the contract does not carry yet (see docs/FORMATS.md). */
 export interface FidelityResult extends FidelityReport {
   /** ONNX node names to pin to FP16: producers and quantized consumers of `suggestedFp16`. */
   suggestedLayers: string[];

@@ -26,7 +26,7 @@ interface MessageSchema {
   strict: boolean;
 }
 
-// Field numbers from onnx/onnx.proto (see docs/parts/container.md for the source commit).
+// Field numbers from onnx/onnx.proto (see docs/FORMATS.md for the source commit).
 const SCHEMAS: Readonly<Record<MessageName, MessageSchema>> = {
   Model: {
     strict: true,
