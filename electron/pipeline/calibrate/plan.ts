@@ -1,5 +1,4 @@
-import { DataType, isDefaultDomain, valueInfoTensor, type Dim, type onnx } from '../onnx/index.js';
-import { ONNX_OPS, ORT_DOMAINS } from './onnxops.js';
+import { DataType, isDefaultDomain, ortCanRun, valueInfoTensor, type Dim, type onnx } from '../onnx/index.js';
 
 type Graph = onnx.GraphProto.$Properties;
 type Node = onnx.NodeProto.$Properties;
@@ -35,8 +34,7 @@ export interface GraphPlan {
 export function isRunnable(node: Node, extraUnrunnable: ReadonlySet<string> = new Set()): boolean {
   const op = node.opType ?? '';
   if (extraUnrunnable.has(op)) return false;
-  if (isDefaultDomain(node.domain)) return ONNX_OPS.has(op);
-  return ORT_DOMAINS.has(node.domain ?? '');
+  return ortCanRun(isDefaultDomain(node.domain) ? '' : (node.domain ?? ''), op);
 }
 
 /** Names a node reads, including the outer-scope values its subgraphs capture. */
