@@ -260,6 +260,7 @@ const deepstreamStep: Step = {
       mean: s.calibrated?.preprocessing.mean,
       scale: s.calibrated?.preprocessing.scale,
       topK: spec?.parsed.experiment.maskrcnn_config.test_detections_per_image || 100,
+      pluginOps: summary.customOps.map((c) => c.opType),
     });
     for (const w of dsWarnings) s.ctx.warn(w);
     await stageWrite(s, 'ds-config', dsFile, text);

@@ -36,6 +36,12 @@ function sections(text: string): { property: Map<string, string>; classAttrs: Ma
 }
 
 describe('renderNvinferConfig', () => {
+  it('names the TensorRT plugins the model needs, and only when it has some', () => {
+    const withPlugins = renderNvinferConfig(opts({ pluginOps: ['MultilevelProposeROI_TRT', 'GenerateDetection_TRT'] }));
+    expect(withPlugins).toMatch(/^# Needs the TensorRT OSS plugins the model uses \(MultilevelProposeROI_TRT, GenerateDetection_TRT\)/m);
+    expect(renderNvinferConfig(opts({}))).not.toMatch(/OSS plugins/);
+  });
+
   it('writes a complete [property] and [class-attrs-all] for TAO Mask R-CNN', () => {
     const text = renderNvinferConfig(opts({ imageSize: [832, 1344], numClasses: 91, batchSize: 4, gpuId: 1 }));
     const { property: p, classAttrs: c } = sections(text);

@@ -48,6 +48,8 @@ export interface NvinferConfigOptions {
   topK?: number | undefined;
   /** Where the deepstream_tao_apps post-processor library is on the DeepStream machine. */
   customLibPath?: string | undefined;
+  /** Ops in the model ONNX Runtime cannot run (TensorRT plugins): named in the header comment. */
+  pluginOps?: readonly string[] | undefined;
 }
 
 export interface NvinferConfig {
@@ -142,9 +144,10 @@ export function nvinferConfig(o: NvinferConfigOptions): NvinferConfig {
   add(
     '# DeepStream nvinfer config for a TAO Mask R-CNN model, written by Export Studio.',
     '# Relative paths are resolved from the folder of this file.',
-    '# Needs the TensorRT OSS plugins the model uses (MultilevelProposeROI_TRT, MultilevelCropAndResize_TRT,',
-    '# GenerateDetection_TRT, ResizeNearest_TRT, SpecialSlice_TRT) in the TensorRT that DeepStream loads.',
   );
+  if (o.pluginOps && o.pluginOps.length > 0) {
+    add(`# Needs the TensorRT OSS plugins the model uses (${o.pluginOps.join(', ')}) in the TensorRT that DeepStream loads.`);
+  }
   for (const wmsg of warnings) add(`# WARNING: ${wmsg}`);
   add('', '[property]', 'gpu-id=' + gpuId);
   add(
