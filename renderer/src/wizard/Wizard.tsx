@@ -86,7 +86,7 @@ export function Wizard() {
 
   return (
     <Stack spacing={2}>
-      <Paper sx={{ p: { xs: 1, md: 2 }, overflowX: 'auto' }}>
+      <Paper sx={{ p: { xs: 1, md: 2 }, overflowX: 'auto', overflowY: 'hidden' }}>
         <Stepper nonLinear activeStep={stepIndex(step)} alternativeLabel aria-label="Export steps" data-testid="stepper">
           {STEP_IDS.map((id) => {
             const skipped = isStepSkipped(id, precision);
