@@ -46,11 +46,20 @@ export function defaultForkEntry(): Promise<string> {
 }
 
 async function buildForkFromSource(root: string): Promise<string> {
-  const esbuild = await import('esbuild');
-  const entries = {
+  const dir = await bundleFromSource(root, 'worker', {
     fork: path.join(root, 'electron/worker/fork.ts'),
     'loader-worker': path.join(root, 'electron/pipeline/data/loader-worker.ts'),
-  };
+  });
+  return path.join(dir, 'fork.js');
+}
+
+/**
+ * Development/test helper: bundle TypeScript entries with esbuild into a content-addressed folder
+ * under node_modules/.cache/export-studio (inside node_modules, so the bundles resolve their npm
+ * packages) and return that folder. Safe when several test processes race for the same bundle.
+ */
+export async function bundleFromSource(root: string, name: string, entries: Record<string, string>): Promise<string> {
+  const esbuild = await import('esbuild');
   const present = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
   const result = await esbuild.build({
     entryPoints: present,
@@ -66,19 +75,18 @@ async function buildForkFromSource(root: string): Promise<string> {
   });
   const hash = createHash('sha256');
   for (const f of result.outputFiles) hash.update(f.path).update(f.text);
-  const dir = path.join(root, 'node_modules', '.cache', 'export-studio', `worker-${hash.digest('hex').slice(0, 16)}`);
-  const forkFile = path.join(dir, 'fork.js');
-  if (!existsSync(forkFile)) {
+  const dir = path.join(root, 'node_modules', '.cache', 'export-studio', `${name}-${hash.digest('hex').slice(0, 16)}`);
+  if (!existsSync(dir)) {
     const tmp = `${dir}.${process.pid}.tmp`;
     await fs.mkdir(tmp, { recursive: true });
     for (const f of result.outputFiles) await fs.writeFile(path.join(tmp, path.basename(f.path)), f.text);
     await fs.rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // Another test process won the race: its copy is identical.
       await fs.rm(tmp, { recursive: true, force: true });
-      if (!existsSync(forkFile)) throw e;
+      if (!existsSync(dir)) throw e;
     });
   }
-  return forkFile;
+  return dir;
 }
 
 /** A WorkerFactory over child_process.fork with V8 ('advanced') serialization. */

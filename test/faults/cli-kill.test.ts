@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIO } from '../../electron/cli/program.js';
+import { bundleFromSource } from '../../electron/host/worker-process.js';
 import { makeSample, SAMPLE_KEY, type SampleLayout } from '../../scripts/make-sample.js';
 import { PRECIOUS, entries, waitFor } from './helpers.js';
 
@@ -23,31 +22,11 @@ let cliJs: string;
 
 /** Bundle the CLI (and the image-loader thread it starts) from source, like the worker fork entry. */
 async function bundleCli(): Promise<string> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    entryPoints: { 'export-studio': path.join(repo, 'electron/cli/export-studio.ts'), 'loader-worker': path.join(repo, 'electron/pipeline/data/loader-worker.ts') },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    write: false,
-    outdir: '/virtual',
-    logLevel: 'silent',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  const dir = await bundleFromSource(repo, 'cli', {
+    'export-studio': path.join(repo, 'electron/cli/export-studio.ts'),
+    'loader-worker': path.join(repo, 'electron/pipeline/data/loader-worker.ts'),
   });
-  const hash = createHash('sha256');
-  for (const f of result.outputFiles) hash.update(f.path).update(f.text);
-  // Inside node_modules so the bundle resolves its npm packages.
-  const dir = path.join(repo, 'node_modules', '.cache', 'export-studio', `cli-${hash.digest('hex').slice(0, 16)}`);
-  const entry = path.join(dir, 'export-studio.js');
-  if (!existsSync(entry)) {
-    const tmp = `${dir}.${process.pid}.tmp`;
-    await fs.mkdir(tmp, { recursive: true });
-    for (const f of result.outputFiles) await fs.writeFile(path.join(tmp, path.basename(f.path)), f.text);
-    await fs.rename(tmp, dir).catch(async () => fs.rm(tmp, { recursive: true, force: true }));
-  }
-  return entry;
+  return path.join(dir, 'export-studio.js');
 }
 
 beforeAll(async () => {
