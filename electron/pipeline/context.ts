@@ -1,5 +1,5 @@
 import type { EventSink, JobEvent, LogLevel, StageId } from '../../shared/events.js';
-import { StudioError } from '../../shared/errors.js';
+import { cancelledError } from './cancel.js';
 import { redact } from '../../shared/redact.js';
 
 /**
@@ -127,9 +127,6 @@ export class JobContext {
   }
 }
 
-export function cancelledError(): StudioError {
-  return new StudioError('E_CANCELLED', 'The export was cancelled', 'Nothing was written; run it again when ready.');
-}
 
 /** Exponentially smoothed rate over progress samples. */
 class RateMeter {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
 import type { Step, JobState } from './steps.js';
 import { must } from './steps.js';
+import { cancelledError } from './cancel.js';
 
 /** Where trtexec usually lives besides PATH (TensorRT tarball / Debian package / NGC containers). */
 const TRTEXEC_FALLBACKS = ['/usr/src/tensorrt/bin/trtexec', '/opt/tensorrt/bin/trtexec'];
@@ -105,7 +106,7 @@ function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
     child.on('close', (code, signal) => {
       clearInterval(beat);
       s.ctx.signal.removeEventListener('abort', onAbort);
-      if (s.ctx.signal.aborted) return reject(new StudioError('E_CANCELLED', 'Cancelled while trtexec was building the engine', 'Nothing was written.'));
+      if (s.ctx.signal.aborted) return reject(cancelledError('Building the TensorRT engine'));
       if (code === 0) return resolve();
       reject(
         new StudioError('E_TRTEXEC_FAILED', `trtexec failed (${signal ?? `exit ${code}`}): ${tail.filter((l) => /error|fail/i.test(l)).slice(-1)[0] ?? tail.slice(-1)[0] ?? ''}`, 'The last trtexec lines are in the log; a missing TensorRT plugin (e.g. MultilevelProposeROI_TRT) needs the TensorRT OSS plugins.'),

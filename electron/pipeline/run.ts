@@ -5,7 +5,8 @@ import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from
 import type { EventSink, StageId, ArtifactRole } from '../../shared/events.js';
 import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/report.js';
 import { StudioError, isStudioError } from '../../shared/errors.js';
-import { JobContext, cancelledError } from './context.js';
+import { JobContext } from './context.js';
+import { cancelledError } from './cancel.js';
 import { OutputSet } from './io/outputs.js';
 import { LogFile } from './io/logfile.js';
 import { TOOL } from './version.js';

@@ -9,6 +9,7 @@ import { DEFAULT_BINS, accumulate, addValues, binWidth, emptyHistogram, histogra
 import { STAT_OUTPUTS, derivableBatchNorms, derivableRelus, probeModel, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
 import { percentileThreshold } from './percentile.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
+import { throwIfAborted } from '../cancel.js';
 
 export interface CalibrationOptions {
   /** ONNX model bytes. */
@@ -426,7 +427,7 @@ export function clippedFraction(h: AbsHistogram, threshold: number): number {
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new StudioError('E_CANCELLED', 'Calibration was cancelled.', 'Start the export again when ready.');
+  throwIfAborted(signal, 'Calibration');
 }
 
 function pickInput(inputs: ModelInput[], wanted: string | undefined): ModelInput {

@@ -1,14 +1,7 @@
 import { StudioError } from '../../../shared/errors.js';
 import type { Batch, Sample } from './types.js';
+import { cancelledError, throwIfAborted } from '../cancel.js';
 
-/** The StudioError for a cancelled job. */
-export function cancelledError(): StudioError {
-  return new StudioError('E_CANCELLED', 'Cancelled', 'The job was cancelled; nothing was written.');
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw cancelledError();
-}
 
 /** `p`, or a rejection with E_CANCELLED as soon as `signal` aborts. */
 export function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

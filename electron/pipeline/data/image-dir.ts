@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isStudioError, StudioError } from '../../../shared/errors.js';
-import { mapOrdered, throwIfAborted } from './batcher.js';
+import { mapOrdered } from './batcher.js';
+import { throwIfAborted } from '../cancel.js';
 import { preprocessInThread, type PreprocessFn } from './preprocess.js';
 import { sampleIndices } from './sampling.js';
 import type { ResolvedPreprocessing, Sample, SampleSource } from './types.js';

@@ -4,6 +4,7 @@ import { expandFilePattern } from './glob.js';
 import { sampleIndices } from './sampling.js';
 import { indexTfRecordFile, readTfRecords, type TfRecordIndex, type TfRecordRef } from './tfrecord.js';
 import type { ResolvedPreprocessing, Sample, SampleSource } from './types.js';
+import { cancelledError } from '../cancel.js';
 
 /**
  * Calibration samples drawn from the training TFRecords named by the spec's
@@ -63,9 +64,7 @@ function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 }
 
-function cancelled(): StudioError {
-  return new StudioError('E_CANCELLED', 'cancelled', 'The operation was cancelled.');
-}
+const cancelled = (): StudioError => cancelledError('Reading the TFRecords');
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { StudioError } from '../../../shared/errors.js';
 import type { OutputSet } from '../io/outputs.js';
-import { throwIfAborted } from './batcher.js';
+import { throwIfAborted } from '../cancel.js';
 import type { Batch } from './types.js';
 
 /**

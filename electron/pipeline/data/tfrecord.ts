@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflate, createGunzip, createGzip, createInflate } from 'node:zlib';
 import { StudioError } from '../../../shared/errors.js';
 import { maskedCrc32c } from './crc32c.js';
+import { cancelledError } from '../cancel.js';
 
 /**
  * TFRecord framing (tensorflow/core/lib/io/record_reader.cc, record_writer.cc):
@@ -93,9 +94,7 @@ function unreadable(file: string, e: unknown): StudioError {
   return new StudioError('E_FILE_UNREADABLE', `cannot read ${file}: ${(e as Error).message}`, 'Check the file permissions and that the disk is readable.', { file }, { cause: e });
 }
 
-function cancelled(): StudioError {
-  return new StudioError('E_CANCELLED', 'cancelled', 'The operation was cancelled.');
-}
+const cancelled = (): StudioError => cancelledError('Reading the TFRecords');
 
 // ---------------------------------------------------------------------------------------------
 // Sequential byte sources: a file (seeks instead of reading skipped bytes), a decompressing stream.

@@ -12,6 +12,7 @@ import { decodeModel, valueInfoTensor } from '../onnx/index.js';
 import { AgreementAccumulator, fakeQuantError } from './metrics.js';
 import { alignRows, DetectionAccumulator, findDetectionOutputs, permuteRows } from './detections.js';
 import { analyseQdq, keepQuantizers, withExtraOutputs, type QuantizedActivation } from './qdq-graph.js';
+import { cancelledError } from '../cancel.js';
 
 export interface FidelityOptions {
   /** The FP32 ONNX model. */
@@ -67,7 +68,7 @@ interface Image {
   outputs: Map<string, { data: Float32Array; dims: number[] }>;
 }
 
-const cancelled = () => new StudioError('E_CANCELLED', 'The fidelity check was cancelled.', 'Start the export again when ready.');
+const cancelled = (): StudioError => cancelledError('The fidelity check');
 
 export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   const t0 = performance.now();

@@ -5,7 +5,8 @@ import { CHUNK_BYTES, ctrCipher } from './cipher.js';
 import type { ModelFormat } from './container.js';
 import { detectModelFormat } from './detect.js';
 import { unlockModel, wrongKeyError } from './keycheck.js';
-import { throwIfAborted, type StreamOptions } from './progress.js';
+import { throwIfAborted } from '../cancel.js';
+import type { StreamOptions } from './progress.js';
 import { ModelProtoWalker, WireError } from './protowire.js';
 import { openModelSource } from './source.js';
 
