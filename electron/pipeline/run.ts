@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from '../../shared/request.js';
-import type { EventSink, StageId, ArtifactRole } from '../../shared/events.js';
+import type { EventSink, ArtifactRole } from '../../shared/events.js';
 import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/report.js';
 import { StudioError, isStudioError } from '../../shared/errors.js';
 import { JobContext } from './context.js';
@@ -150,9 +149,3 @@ async function writeStatus(request: ExportRequest, status: 'SUCCESS' | 'FAILURE'
   await fs.writeFile(tmp, prev + JSON.stringify(body) + '\n');
   await fs.rename(tmp, file);
 }
-
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export type { StageId };
