@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SAMPLE_RECORDS } from '../fixtures/env.js';
 import { shot } from '../fixtures/shot.js';
 import { expect, listAll, test, withHookedServer } from '../fixtures/test.js';
-import { choosePrecision, EXPORT_TIMEOUT, expectStep, next, READ_TIMEOUT, setNumber, setOutput, startExport, throughSpec } from '../fixtures/wizard.js';
+import { choosePrecision, EXPORT_TIMEOUT, expectStep, next, READ_TIMEOUT, setNumber, setOutput, startExport, throughSpec, fp32ToReview } from '../fixtures/wizard.js';
 
 test('Cancel during calibration leaves no partial file', async ({ app: page, studio, outDir }) => {
   const s = studio.sample;
@@ -47,11 +47,7 @@ test('Cancel while outputs are staged removes their temp and lock files', async 
     await page.goto(server.url);
     await expectStep(page, 'model');
     const s = studio.sample;
-    await throughSpec(page, { model: s.tlt, key: studio.key, spec: s.spec });
-    await choosePrecision(page, 'fp32');
-    await next(page, 'output');
-    await setOutput(page, path.join(outDir, 'model.etlt'));
-    await next(page, 'review');
+    await fp32ToReview(page, { model: s.tlt, key: studio.key, spec: s.spec }, path.join(outDir, 'model.etlt'));
     await startExport(page);
     await expect(page.getByTestId('stage-deepstream')).toHaveAttribute('data-status', 'running', { timeout: EXPORT_TIMEOUT });
     const staged = await listAll(outDir);

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { shot } from '../fixtures/shot.js';
 import { expect, test } from '../fixtures/test.js';
-import { choosePrecision, next, setOutput, throughSpec, webStorageDump } from '../fixtures/wizard.js';
+import { fp32ToReview, webStorageDump } from '../fixtures/wizard.js';
 
 test('without the token: the page and the API answer 401', async ({ browser, studio }) => {
   // A fresh context: no cookie from an earlier visit.
@@ -36,11 +36,7 @@ test('without the token: the page and the API answer 401', async ({ browser, stu
 
 test('the key never reaches Web Storage, cookies, settings or the server log', async ({ app: page, context, studio, outDir }) => {
   const s = studio.sample;
-  await throughSpec(page, { model: s.tlt, key: studio.key, spec: s.spec });
-  await choosePrecision(page, 'fp32');
-  await next(page, 'output');
-  await setOutput(page, path.join(outDir, 'model.etlt'));
-  await next(page, 'review');
+  await fp32ToReview(page, { model: s.tlt, key: studio.key, spec: s.spec }, path.join(outDir, 'model.etlt'));
   await expect(page.getByTestId('review-command')).toContainText('********');
   await shot(page, 'review-masked');
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Page } from '@playwright/test';
 import { shot } from '../fixtures/shot.js';
 import { expect, listAll, test, withHookedServer } from '../fixtures/test.js';
-import { choosePrecision, EXPORT_TIMEOUT, expectStep, next, setNumber, setOutput, startExport, throughSpec, waitForDone } from '../fixtures/wizard.js';
+import { choosePrecision, EXPORT_TIMEOUT, expectStep, next, setNumber, setOutput, startExport, throughSpec, waitForDone, fp32ToReview } from '../fixtures/wizard.js';
 
 async function expectCrashed(page: Page, stage: string): Promise<void> {
   await expect(page.getByTestId('progress-bar')).toHaveAttribute('data-status', 'failed', { timeout: EXPORT_TIMEOUT });
@@ -62,11 +62,7 @@ test('a worker crash after the outputs were staged: its temp and lock files are 
     await page.goto(server.url);
     await expectStep(page, 'model');
     const s = studio.sample;
-    await throughSpec(page, { model: s.tlt, key: studio.key, spec: s.spec });
-    await choosePrecision(page, 'fp32');
-    await next(page, 'output');
-    await setOutput(page, path.join(outDir, 'model.etlt'));
-    await next(page, 'review');
+    await fp32ToReview(page, { model: s.tlt, key: studio.key, spec: s.spec }, path.join(outDir, 'model.etlt'));
     await startExport(page);
     await expectCrashed(page, 'deepstream');
     await expect(page.getByTestId('stage-write')).toHaveAttribute('data-status', 'done');
