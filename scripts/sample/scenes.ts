@@ -1,12 +1,7 @@
 import sharp from 'sharp';
-import { createRng } from '../../electron/pipeline/data/sampling.js';
+import { createUnitRng } from '../../electron/pipeline/data/sampling.js';
 
-/** Uniform [0, 1) from the project's seeded generator (which yields uint32). */
 type Rng = () => number;
-function unitRng(seed: number): Rng {
-  const next = createRng(seed);
-  return () => next() / 2 ** 32;
-}
 
 /** A category of the bundled sample (ids have a gap on purpose: labels.txt must fill it). */
 export const SAMPLE_CATEGORIES = [
@@ -49,7 +44,7 @@ function colour(rng: Rng): string {
  * triangles (the sample's three classes). SVG rendered by sharp's librsvg, then encoded.
  */
 export async function renderScene(index: number, seed: number): Promise<Scene> {
-  const rng = unitRng(seed * 7919 + index);
+  const rng = createUnitRng(seed * 7919 + index);
   const [width, height] = SIZES[index % SIZES.length] as [number, number];
   const n = 2 + Math.floor(rng() * 4);
   const objects: SceneObject[] = [];

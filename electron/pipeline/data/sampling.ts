@@ -22,7 +22,12 @@ export function createRng(seed: number): Rng {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 2 ** 32) >>> 0;
-  let state = mix32(lo ^ mix32(hi + 0x9e3779b9));
+  return mulberry32(mix32(lo ^ mix32(hi + 0x9e3779b9)));
+}
+
+/** The mulberry32 step from a raw 32-bit state (no seed mixing): uint32 outputs. */
+export function mulberry32(state0: number): Rng {
+  let state = state0 >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -30,6 +35,12 @@ export function createRng(seed: number): Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** Uniform floats in [0, 1) from a seeded createRng (for synthetic data, not for sampling). */
+export function createUnitRng(seed: number): () => number {
+  const next = createRng(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** Uniform integer in [0, n), n ≤ 2^32, without modulo bias (rejection of the short last bucket). */

@@ -1,18 +1,13 @@
+import { mulberry32 as rawMulberry32 } from '../data/sampling.js';
 import { DataType } from './elemtypes.js';
 import { makeNode, makeValueInfo } from './graph.js';
 import { encodeModel, onnx } from './model.js';
 import { makeTensor } from './tensor.js';
 
-/** A small deterministic PRNG (mulberry32) for test and sample weights. */
+/** A small deterministic PRNG for test and sample weights: mulberry32 from the raw seed, in [0, 1). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = rawMulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /**
