@@ -16,14 +16,8 @@ export interface StageState {
   endedAt?: number;
 }
 
-export interface ProgressState {
-  stage: StageId;
-  done: number;
-  total: number;
-  unit: string;
-  rate?: number;
-  eta?: number;
-}
+/** The latest progress event, without its tag. */
+export type ProgressState = Omit<Extract<JobEvent, { type: 'progress' }>, 'type'>;
 
 export interface LogLine {
   /** Monotonic id (stable React key, survives trimming). */
