@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError, formatError, isStudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
@@ -61,7 +60,7 @@ export function inspectCommand(o: { model: string; key?: string; json?: boolean 
   return guarded(io, async () => {
     const key = keyOf(o, io, false);
     const m = await readModel(o.model, key, { signal: io.signal });
-    const summary = inspectModel(m.onnx, { format: m.format, ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}), fileBytes: (await fs.stat(o.model)).size, sha256: m.sha256, modelPath: o.model });
+    const summary = inspectModel(m.onnx, { format: m.format, ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}), fileBytes: m.fileBytes, sha256: m.sha256, modelPath: o.model });
     io.stdout(o.json ? JSON.stringify(summary, null, 2) + '\n' : formatModelCard(summary, o.model));
   });
 }

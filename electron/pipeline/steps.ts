@@ -147,7 +147,7 @@ const modelStep: Step = {
       format: m.format,
       ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
       onnx: m.onnx,
-      fileBytes: (await fs.stat(r.model)).size,
+      fileBytes: m.fileBytes,
       sha256: m.sha256,
     };
     return `${m.format}, ${formatBytes(m.onnx.length)} ONNX`;

@@ -29,11 +29,10 @@ export async function inspectModelRead({ path: file, key }: Args<'inspectModel'>
   // The quick check fails a wrong key in milliseconds, before the whole file is read.
   await quickKeyCheck(file, key);
   const m = await readModel(file, key);
-  const st = await fs.stat(file);
   return summarize(m.onnx, {
     format: m.format,
     ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
-    fileBytes: st.size,
+    fileBytes: m.fileBytes,
     sha256: m.sha256,
     modelPath: file,
   });

@@ -11,6 +11,8 @@ import { ModelProtoWalker, WireError } from './protowire.js';
 import { openModelSource } from './source.js';
 
 export interface ReadModelResult {
+  /** Size of the model file as given (sealed or not). */
+  fileBytes: number;
   format: ModelFormat;
   etltInputName?: string;
   /** The plain ONNX ModelProto bytes. */
@@ -67,7 +69,7 @@ export async function readModel(file: string, key: string, options: StreamOption
   } finally {
     await src.close();
   }
-  const result: ReadModelResult = { format: detected.format, onnx, sha256: hash.digest('hex') };
+  const result: ReadModelResult = { format: detected.format, onnx, sha256: hash.digest('hex'), fileBytes: detected.size };
   if (detected.etltInputName !== undefined) result.etltInputName = detected.etltInputName;
   if (unlocked) result.kdfVersion = unlocked.kdfVersion;
   return result;
