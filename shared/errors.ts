@@ -10,6 +10,7 @@ export const ERROR_CLASSES = {
   data: 6, //         calibration data (TFRecords, images, tensorfiles)
   output: 7, //       cannot write an output (exists, read-only, disk full)
   runtime: 8, //      ONNX Runtime / TensorRT / GPU
+  quality: 9, //      every file written, but the INT8 model misses its fidelity target (--allow_below_target: 0)
   cancelled: 130, //  user cancelled (same as SIGINT)
   internal: 70, //    a bug: please report
 } as const;
@@ -59,6 +60,7 @@ export const ERROR_CODES = {
   E_TRTEXEC_NOT_FOUND: 'runtime',
   E_TRTEXEC_FAILED: 'runtime',
   E_WORKER_CRASHED: 'runtime',
+  E_INT8_BELOW_TARGET: 'quality',
   E_CANCELLED: 'cancelled',
   E_INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorClass>;

@@ -8,8 +8,8 @@ export const STAGES = [
   'model',
   'inspect',
   'calibrate',
-  'quantize',
   'fidelity',
+  'quantize',
   'write',
   'deepstream',
   'engine',
@@ -23,7 +23,7 @@ export const STAGE_LABELS: Record<StageId, string> = {
   model: 'Open model',
   inspect: 'Inspect ONNX graph',
   calibrate: 'INT8 calibration',
-  quantize: 'Write Q/DQ model',
+  quantize: 'Write INT8 cache and Q/DQ model',
   fidelity: 'INT8 fidelity check',
   write: 'Write model',
   deepstream: 'DeepStream config',
@@ -50,7 +50,8 @@ export type ArtifactRole =
   | 'status';
 
 export type JobEvent =
-  | { type: 'stage'; stage: StageId; status: 'started' | 'done' | 'skipped'; detail?: string; time: number }
+  /** alert: the stage finished but its result misses its target (INT8 below target): shown in red, never as a tick. */
+  | { type: 'stage'; stage: StageId; status: 'started' | 'done' | 'skipped'; detail?: string; alert?: boolean; time: number }
   | {
       type: 'progress';
       stage: StageId;

@@ -1,5 +1,6 @@
 import type { ArtifactRole, StageId } from './events.js';
 import type { Precision, CalibrationAlgorithm, CalibrationSource } from './request.js';
+import type { Int8Target, TargetCheck } from './int8-target.js';
 
 export interface ArtifactInfo {
   role: ArtifactRole;
@@ -77,6 +78,65 @@ export interface FidelityReport {
   sensitivityCandidates?: number;
   sensitivityEvaluated?: number;
   seconds: number;
+  /** The gate: the INT8 target and whether the final INT8 (after the search) meets it. */
+  verdict?: Int8Verdict;
+  /** The automatic search: per-tensor algorithm choice and float fallback. */
+  search?: Int8SearchReport;
+  /** trtexec line for the written files: the cache, with the layers kept in FP16 pinned (--precisionConstraints/--layerPrecisions). */
+  trtexec?: string;
+  /** The check was not run again: a matching earlier result (same model, cache, held-out set, target) was reused. */
+  reused?: boolean;
+}
+
+export interface Int8Verdict {
+  meetsTarget: boolean;
+  target: Int8Target;
+  /** 'default' = chosen by output kind (docs/FORMATS.md), 'request' = --int8_target / wizard field. */
+  targetOrigin: 'default' | 'request';
+  checks: TargetCheck[];
+  /** One line, e.g. "INT8 below target: detection agreement 0.0 % (target ≥ 90.0 %)". */
+  summary: string;
+  /** What to do next when the target is missed. */
+  nextStep?: string;
+  /** --allow_below_target: the job still exits 0. */
+  allowed: boolean;
+}
+
+/** A tensor kept out of INT8 (no scale in the cache, no Q/DQ, pinned by trtexec/DeepStream). */
+export interface FloatTensor {
+  name: string;
+  /** ONNX node names (= TensorRT layer names) that produce or read it. */
+  layers: string[];
+  precision: 'fp16';
+  reason: string;
+}
+
+export interface Int8SearchStep {
+  /** What changed, e.g. "per-tensor algorithm (12 entropy, 3 percentile, 5 minmax)", "float fallback: 2 tensors". */
+  step: string;
+  floatTensors: number;
+  /** The target terms after this step. */
+  checks: { term: TargetCheck['term']; value: number | null }[];
+  meetsTarget: boolean;
+  /** Kept as the current best. */
+  kept: boolean;
+  seconds: number;
+}
+
+export interface Int8SearchReport {
+  mode: 'auto' | 'off';
+  /** Why it ended. */
+  stoppedBy: 'already-met' | 'target-met' | 'budget' | 'exhausted' | 'off' | 'cancelled';
+  steps: Int8SearchStep[];
+  /** How many tensors use each algorithm's threshold in the final mix. */
+  algorithms: Partial<Record<CalibrationAlgorithm, number>>;
+  /** Per tensor, when it differs from the requested algorithm. */
+  algorithmOf?: Record<string, CalibrationAlgorithm>;
+  floatTensors: FloatTensor[];
+  evaluations: number;
+  seconds: number;
+  /** The bound: 2 × the calibration time. */
+  budgetSeconds: number;
 }
 
 export interface ExportReport {
@@ -89,9 +149,11 @@ export interface ExportReport {
   spec?: { path: string; imageSize: [number, number]; numClasses: number; warnings: string[] };
   calibration?: CalibrationSummary;
   fidelity?: FidelityReport;
+  /** 'int8-below-target': every file was written, but the INT8 misses its fidelity target (see fidelity.verdict). */
+  outcome?: 'success' | 'int8-below-target';
   artifacts: ArtifactInfo[];
   warnings: string[];
-  stages: { stage: StageId; status: 'done' | 'skipped'; seconds: number; detail?: string }[];
+  stages: { stage: StageId; status: 'done' | 'skipped'; seconds: number; detail?: string; alert?: boolean }[];
   /** The equivalent CLI command, key masked. */
   command: string;
 }

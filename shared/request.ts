@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Int8TargetSchema } from './int8-target.js';
 
 /** TensorRT versions whose calibration-cache header we know how to write (see docs/FORMATS.md). */
 export const TRT_VERSION_RE = /^\d+\.\d+\.\d+$/;
@@ -80,6 +81,15 @@ export const FidelitySchema = z
     sensitivity: z.boolean().default(true),
     /** How many tensors to suggest keeping in FP16. */
     suggest: z.number().int().nonnegative().default(5),
+    /** The INT8 target (--int8_target); absent = the default for the model's output kind. */
+    target: Int8TargetSchema.optional(),
+    /**
+     * --int8_search: 'auto' (default) chooses the algorithm per tensor and keeps the most
+     * sensitive tensors in FP16 until the target is met; 'off' only checks.
+     */
+    search: z.enum(['auto', 'off']).default('auto'),
+    /** --allow_below_target: an INT8 below its target still exits 0 (the verdict stays in the report). */
+    allowBelowTarget: z.boolean().default(false),
   })
   .strict();
 export type Fidelity = z.infer<typeof FidelitySchema>;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ExportRequestInput, CalibrationAlgorithm, PreprocessingPreset } from '../../shared/request.js';
+import { parseInt8Target, type Int8Target } from '../../shared/int8-target.js';
 import { StudioError } from '../../shared/errors.js';
 
 /** Options commander produces for `mask_rcnn export` (TAO's flag names, snake_case kept). */
@@ -41,6 +42,9 @@ export interface ExportFlags {
   calHistogram?: string;
   noFidelity?: boolean;
   fidelityImages?: string;
+  int8Target?: string;
+  int8Search?: string;
+  allowBelowTarget?: boolean;
   calSeed?: string;
   calAcceptFewer?: boolean;
   calResize?: string;
@@ -213,7 +217,25 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
     if (calResize) cal.resize = calResize;
     request.calibration = cal;
     const fImages = int('fidelity_images', f.fidelityImages);
-    if (f.noFidelity || fImages !== undefined) request.fidelity = { enabled: !f.noFidelity, ...(fImages !== undefined ? { images: fImages } : {}) };
+    const search = oneOf('int8_search', f.int8Search, ['auto', 'off'] as const);
+    let target: Int8Target | undefined;
+    if (f.int8Target !== undefined) {
+      try {
+        target = parseInt8Target(f.int8Target);
+      } catch (e) {
+        throw new StudioError('E_USAGE', `--int8_target: ${e instanceof Error ? e.message : String(e)}`, 'Examples: --int8_target detections=0.9,mask_iou=0.85 · --int8_target snr=20 · --int8_target cosine=0.999');
+      }
+    }
+    if (f.noFidelity && (target || search === 'auto' || f.allowBelowTarget)) notices.push({ level: 'warn', text: '--no_fidelity turns the INT8 check off: --int8_target, --int8_search and --allow_below_target have nothing to act on.' });
+    if (f.noFidelity || fImages !== undefined || search || target || f.allowBelowTarget) {
+      request.fidelity = {
+        enabled: !f.noFidelity,
+        ...(fImages !== undefined ? { images: fImages } : {}),
+        ...(search ? { search } : {}),
+        ...(target ? { target } : {}),
+        ...(f.allowBelowTarget ? { allowBelowTarget: true } : {}),
+      };
+    }
   } else if (calFlagsGiven) {
     notices.push({ level: 'warn', text: `Calibration flags are ignored with --data_type ${dataType} (they apply to int8 only).` });
   }

@@ -1,6 +1,6 @@
 import { Command, Option, CommanderError } from 'commander';
 import type { JobEvent } from '../../shared/events.js';
-import { formatError, isStudioError } from '../../shared/errors.js';
+import { ERROR_CLASSES, exitCodeFor, formatError, isStudioError } from '../../shared/errors.js';
 import { runExport } from '../pipeline/run.js';
 import { TOOL } from '../pipeline/version.js';
 import { flagsToRequest, type ExportFlags } from './export-args.js';
@@ -74,6 +74,9 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
     .option('--no-cal_reuse', 'always recalibrate, even if the cache provenance matches')
     .option('--no_fidelity', 'skip the INT8 fidelity check (FP32 vs Q/DQ on held-out images; on by default for int8)')
     .option('--fidelity_images <n>', 'held-out images for the fidelity check (default 8)')
+    .option('--int8_target <terms>', 'INT8 fidelity target, e.g. detections=0.9,mask_iou=0.85 or snr=20 or cosine=0.999 (default by output kind)')
+    .addOption(new Option('--int8_search <mode>', 'auto: choose the algorithm per tensor and keep the most sensitive tensors in FP16 until the target is met (default); off: only check').choices(['auto', 'off']))
+    .option('--allow_below_target', `exit 0 even when the INT8 misses its target (default: exit ${ERROR_CLASSES.quality}; the files are written either way)`)
     .option('--trt_version <x.y.z>', 'TensorRT version the cache header targets (default 8.6.1)')
     .option('--overwrite', 'replace existing output files')
     .option('--ds_embed_key', 'write TAO-style tlt-encoded-model / tlt-model-key lines into the DeepStream config (puts the key in that file)')
@@ -120,9 +123,16 @@ async function exportAction(opts: Record<string, unknown>, io: CliIO): Promise<n
       if (e.type === 'error') reported = true;
       renderer.handle(e);
     }, io.signal);
-    io.stdout(`Export finished in ${report.seconds.toFixed(1)} s. Artifacts:\n`);
+    const verdict = report.fidelity?.verdict;
+    const below = verdict !== undefined && !verdict.meetsTarget;
+    io.stdout(`Export ${below ? 'wrote every file' : 'finished'} in ${report.seconds.toFixed(1)} s. Artifacts:\n`);
     for (const a of report.artifacts) io.stdout(`  ${a.role.padEnd(18)} ${a.path}\n`);
     if (report.warnings.length) io.stdout(`${report.warnings.length} warning(s): see above${request.outputs.logFile ? ` or ${request.outputs.logFile}` : ''}.\n`);
+    if (verdict) {
+      // The one-line verdict, last, so scripts and people see it without reading the table.
+      io.stdout(`${below ? '✖' : '✔'} ${verdict.summary}.${below ? ` Next: ${verdict.nextStep ?? ''}` : ''}\n`);
+      if (below) return verdict.allowed ? 0 : exitCodeFor('E_INT8_BELOW_TARGET');
+    }
     return 0;
   } catch (e) {
     // runExport already emitted (and the renderer printed) its error; errors raised before it are printed here.

@@ -42,7 +42,7 @@ export class ConsoleRenderer {
         return;
       case 'stage':
         if (e.status === 'started') this.line(`▶ ${STAGE_LABELS[e.stage]}`);
-        else if (e.status === 'done') this.line(`✔ ${STAGE_LABELS[e.stage]}${e.detail ? ` — ${e.detail}` : ''}`);
+        else if (e.status === 'done') this.line(`${e.alert ? '✖' : '✔'} ${STAGE_LABELS[e.stage]}${e.detail ? ` — ${e.detail}` : ''}`);
         else if (e.detail) this.line(`· ${STAGE_LABELS[e.stage]} skipped (${e.detail})`);
         return;
       case 'progress': {

@@ -13,6 +13,7 @@ import {
   buildQdqModelWithSummary,
   decideCacheReuse,
   parseCalibrationCache,
+  parseProvenance,
   runCalibration,
   serializeProvenance,
   statSelection,
@@ -20,7 +21,11 @@ import {
   DEFAULT_BINS,
   DEFAULT_SAMPLE_TARGET,
   type CalibrationResult,
+  type Provenance,
 } from './calibrate/index.js';
+import type { CalibrationAlgorithm } from '../../shared/request.js';
+import type { FloatTensor } from '../../shared/report.js';
+import { formatInt8Target } from '../../shared/int8-target.js';
 import { TOOL } from './version.js';
 import { must, stageWrite, type JobState, type Step } from './steps.js';
 
@@ -33,6 +38,17 @@ export interface CalibrationOutcome {
   qdqBytes?: Uint8Array;
   /** The calibration items (ids), so the fidelity check can keep its held-out images apart. */
   selection?: readonly string[];
+  /** Every algorithm's threshold per tensor (from this run's histograms): the INT8 search's choices. */
+  alternatives?: Map<string, Record<CalibrationAlgorithm, number>>;
+  /**
+   * Tensors kept out of INT8 (the search's float fallback): no scale in the cache, no Q/DQ,
+   * pinned to FP16 in the trtexec line and the DeepStream config.
+   */
+  floatTensors: FloatTensor[];
+  /** Seconds the statistics took (this run, or the run recorded in a reused cache's provenance): the search's bound is twice this. */
+  calibrationSeconds: number;
+  /** Files still to write once the search has settled the thresholds (absent when the cache was reused). */
+  pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm };
 }
 
 const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8').catch(() => null) : Promise.resolve(null));
@@ -40,6 +56,13 @@ const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8
 function amaxFromCache(text: string, file: string): Map<string, number> {
   const parsed = parseCalibrationCache(text, file);
   return new Map(parsed.entries.map((e) => [e.name, e.scale * 127]));
+}
+
+/** The INT8 search settings that shape the cache (recorded in, and matched against, the provenance). */
+function searchSetting(s: JobState): string {
+  const f = s.request.fidelity;
+  if (f && (!f.enabled || f.search === 'off')) return 'off';
+  return f?.target ? `auto ${formatInt8Target(f.target)}` : 'auto default-target';
 }
 
 /** Preprocessing for this request: the spec's image size, the model's input, explicit overrides. */
@@ -141,7 +164,7 @@ export const calibrateStep: Step = {
       if (text === null) throw new StudioError('E_FILE_NOT_FOUND', `No calibration cache to reuse at ${cacheFile}`, 'Give the cache with --cal_cache_file, or choose a calibration data source.', { file: cacheFile });
       const amax = amaxFromCache(text, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
-      s.calibrated = { preprocessing: pp, amax, cacheText: text };
+      s.calibrated = { preprocessing: pp, amax, cacheText: text, floatTensors: [], calibrationSeconds: 0 };
       s.calibration = { source: 'cache', algorithm: c.algorithm, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
@@ -166,13 +189,17 @@ export const calibrateStep: Step = {
         batchSize: c.batchSize,
         seed: c.seed,
         samplesUsed: 0,
+        search: searchSetting(s),
       });
       const [cacheText, provText] = await Promise.all([readOrNull(cacheFile), readOrNull(plan.provenance)]);
       const decision = decideCacheReuse({ reuse: c.reuse, cacheText, provenanceText: provText, wanted, cacheFile });
       if (decision.reuse && cacheText !== null) {
         s.ctx.info(`${cacheFile}: ${decision.reason}`);
         const amax = amaxFromCache(cacheText, cacheFile);
-        s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection };
+        const recorded = parseProvenance(provText ?? '');
+        const int8 = 'provenance' in recorded ? recorded.provenance.int8 : undefined;
+        s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection, floatTensors: int8?.floatTensors ?? [], calibrationSeconds: int8?.calibrationSeconds ?? 0 };
+        if (int8?.floatTensors.length) s.ctx.info(`the reused cache keeps ${int8.floatTensors.length} tensor(s) in FP16 (INT8 search of the run that wrote it): ${int8.floatTensors.map((f) => f.name).join(', ')}`);
         s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
@@ -240,17 +267,23 @@ export const calibrateStep: Step = {
         s.ctx.warn(`${result.uncalibrated.length} tensor(s) could not be calibrated and are not in the cache (TensorRT keeps them in higher precision): ${result.uncalibrated.slice(0, 8).map((u) => `${u.name} (${u.reason})`).join(', ')}${result.uncalibrated.length > 8 ? ', …' : ''}`);
       }
 
-      const text = writeCalibrationCache({ trtVersion: r.trtVersion, algorithm: c.algorithm, entries: result.tensors.map((t) => ({ name: t.name, scale: t.scale })) });
-      await stageWrite(s, 'cache', cacheFile, text);
       const provenance = { ...wanted, algorithm: { ...wanted.algorithm, statistics: result.method, sampleTarget: result.method === 'sampled' ? wanted.algorithm.sampleTarget : null }, samplesUsed: result.samples };
-      if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance(provenance));
-      if (plan.calibrationReport) await stageWrite(s, 'calibration-report', plan.calibrationReport, JSON.stringify(buildCalibrationReport(result, c.algorithm), null, 1) + '\n');
       if (plan.tensorfile) {
         await writeTensorfile(s.outputs, plan.tensorfile, kept, s.ctx.signal);
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
       const amax = new Map(result.tensors.map((t) => [t.name, t.threshold]));
-      s.calibrated = { preprocessing: pp, amax, cacheText: text, selection: prepared.selection };
+      const alternatives = new Map(result.tensors.flatMap((t) => (t.alternatives ? [[t.name, t.alternatives] as const] : [])));
+      s.calibrated = {
+        preprocessing: pp,
+        amax,
+        cacheText: cacheTextFor(r.trtVersion, c.algorithm, amax, []),
+        selection: prepared.selection,
+        ...(alternatives.size ? { alternatives } : {}),
+        floatTensors: [],
+        calibrationSeconds: result.seconds,
+        pending: { cacheFile, provenance, result, algorithm: c.algorithm },
+      };
       s.calibration = {
         source: c.source,
         algorithm: c.algorithm,
@@ -277,15 +310,49 @@ async function* tee(src: AsyncIterable<Batch>, into: Batch[]): AsyncGenerator<Ba
   }
 }
 
+/** The cache text for final thresholds: tensors kept in float get no line (TensorRT leaves them out of INT8). */
+export function cacheTextFor(trtVersion: string, algorithm: CalibrationAlgorithm, amax: ReadonlyMap<string, number>, float: readonly FloatTensor[]): string {
+  const skip = new Set(float.map((f) => f.name));
+  return writeCalibrationCache({ trtVersion, algorithm, entries: [...amax].filter(([name]) => !skip.has(name)).map(([name, a]) => ({ name, scale: a / 127 })) });
+}
+
+/**
+ * After the fidelity check and search: the cache (tensors kept in float left out), its
+ * provenance (with the search outcome), the calibration report, and the Q/DQ model (no Q/DQ on
+ * tensors kept in float).
+ */
 export const quantizeStep: Step = {
   stage: 'quantize',
-  when: (s) => s.request.precision === 'int8' && Boolean(s.request.outputs.qdq),
+  when: (s) => s.request.precision === 'int8',
   async run(s) {
     const calibrated = must(s.calibrated, 'calibration');
     const model = must(s.model, 'model');
-    const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
-    calibrated.qdqBytes = bytes;
-    await stageWrite(s, 'qdq', must(s.plan?.qdq, 'qdq path'), bytes);
-    return JSON.stringify(summary).length < 200 ? JSON.stringify(summary) : `${bytes.length} bytes`;
+    const plan = must(s.plan, 'plan');
+    const r = s.request;
+    const float = calibrated.floatTensors;
+    const written: string[] = [];
+    const p = calibrated.pending;
+    if (p) {
+      const algorithmOf = s.fidelity?.search?.algorithmOf ?? {};
+      const text = cacheTextFor(r.trtVersion, p.algorithm, calibrated.amax, float);
+      calibrated.cacheText = text;
+      await stageWrite(s, 'cache', p.cacheFile, text);
+      written.push(path.basename(p.cacheFile));
+      const int8 = { floatTensors: float, algorithmOf, calibrationSeconds: calibrated.calibrationSeconds, ...(s.fidelity?.verdict ? { meetsTarget: s.fidelity.verdict.meetsTarget } : {}) };
+      if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance({ ...p.provenance, int8 }));
+      if (plan.calibrationReport) {
+        // The report's thresholds are the final ones (after the search), each with its algorithm.
+        const tensors = p.result.tensors.filter((t) => calibrated.amax.has(t.name)).map((t) => ({ ...t, threshold: calibrated.amax.get(t.name)!, scale: calibrated.amax.get(t.name)! / 127 }));
+        const report = { ...buildCalibrationReport({ ...p.result, tensors }, p.algorithm), floatTensors: float, algorithmOf };
+        await stageWrite(s, 'calibration-report', plan.calibrationReport, JSON.stringify(report, null, 1) + '\n');
+      }
+    }
+    if (r.outputs.qdq) {
+      const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { float: new Set(float.map((f) => f.name)), log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
+      calibrated.qdqBytes = bytes;
+      await stageWrite(s, 'qdq', must(plan.qdq, 'qdq path'), bytes);
+      written.push(`${path.basename(plan.qdq ?? '')} (${summary.activations} activations, ${summary.weights} weights quantized)`);
+    }
+    return `${written.join(' + ') || 'cache reused as is'}${float.length ? `; ${float.length} tensor(s) kept in FP16` : ''}`;
   },
 };

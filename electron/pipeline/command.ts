@@ -1,3 +1,4 @@
+import { formatInt8Target } from '../../shared/int8-target.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { KEY_MASK, shellQuote } from '../../shared/redact.js';
 
@@ -50,6 +51,11 @@ export function requestToCommand(r: ExportRequest): string {
     if (c.reuse === 'never') a.push('--no-cal_reuse');
     if (r.fidelity && !r.fidelity.enabled) a.push('--no_fidelity');
     else if (r.fidelity && r.fidelity.images !== 8) a.push('--fidelity_images', String(r.fidelity.images));
+    if (r.fidelity?.enabled) {
+      if (r.fidelity.target) a.push('--int8_target', formatInt8Target(r.fidelity.target));
+      if (r.fidelity.search === 'off') a.push('--int8_search', 'off');
+      if (r.fidelity.allowBelowTarget) a.push('--allow_below_target');
+    }
   }
   if (r.overwrite) a.push('--overwrite');
   if (r.verbose) a.push('-v');

@@ -62,10 +62,10 @@ export class JobContext {
     this.log('warn', text);
   }
 
-  stage(stage: StageId, status: 'started' | 'done' | 'skipped', detail?: string): void {
+  stage(stage: StageId, status: 'started' | 'done' | 'skipped', detail?: string, alert?: boolean): void {
     if (status === 'started') this.rate.reset();
     this.flushProgress();
-    this.emit({ type: 'stage', stage, status, time: this.now(), ...(detail !== undefined ? { detail } : {}) });
+    this.emit({ type: 'stage', stage, status, time: this.now(), ...(detail !== undefined ? { detail } : {}), ...(alert ? { alert: true } : {}) });
   }
 
   /**

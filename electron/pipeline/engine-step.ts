@@ -24,12 +24,14 @@ export async function findTrtexec(env: NodeJS.ProcessEnv = process.env): Promise
 }
 
 /** trtexec arguments for the request: Q/DQ model (explicit) when there is one, else the cache (implicit). */
-export function trtexecArgs(o: { onnx: string; engine: string; precision: 'fp32' | 'fp16' | 'int8'; cache?: string; explicitQdq: boolean; workspaceBytes: number }): string[] {
+export function trtexecArgs(o: { onnx: string; engine: string; precision: 'fp32' | 'fp16' | 'int8'; cache?: string; explicitQdq: boolean; workspaceBytes: number; fp16Layers?: readonly string[] }): string[] {
   const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engine}`, `--memPoolSize=workspace:${Math.max(1, Math.round(o.workspaceBytes / 2 ** 20))}M`];
   if (o.precision === 'fp16') args.push('--fp16');
   if (o.precision === 'int8') {
     args.push('--int8', '--fp16');
     if (!o.explicitQdq && o.cache) args.push(`--calib=${o.cache}`);
+    // Layers the INT8 search kept out of INT8: pinned to FP16, and TensorRT must obey.
+    if (o.fp16Layers?.length) args.push('--precisionConstraints=obey', `--layerPrecisions=${o.fp16Layers.map((l) => `${l}:fp16`).join(',')}`);
   }
   return args;
 }
@@ -68,6 +70,7 @@ export const engineStep: Step = {
         ...(cachePath ? { cache: cachePath } : {}),
         explicitQdq,
         workspaceBytes: s.request.maxWorkspaceSize,
+        fp16Layers: fp16LayersOf(s.calibrated?.floatTensors ?? []),
       });
       s.ctx.info(`running ${trtexec} ${args.join(' ')}`);
       await runLogged(trtexec, args, s);
@@ -113,4 +116,9 @@ function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
       );
     });
   });
+}
+
+/** The TensorRT layers (ONNX node names) to pin to FP16 for the tensors kept out of INT8, each once. */
+export function fp16LayersOf(float: readonly { layers: readonly string[] }[]): string[] {
+  return [...new Set(float.flatMap((f) => f.layers))];
 }

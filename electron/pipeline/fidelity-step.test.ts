@@ -54,7 +54,7 @@ function state(over: Partial<ExportRequestInput>, events: JobEvent[]): JobState 
     artifacts: [],
     roles: new Map(),
     model: { format: 'onnx', onnx: model, fileBytes: model.length, sha256: '0', summary },
-    calibrated: { preprocessing: pp, amax, cacheText: '' },
+    calibrated: { preprocessing: pp, amax, cacheText: '', floatTensors: [], calibrationSeconds: 1 },
   };
 }
 

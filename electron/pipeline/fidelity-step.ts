@@ -1,9 +1,14 @@
+import path from 'node:path';
+import { shellQuote } from '../../shared/redact.js';
+import { fp16LayersOf, trtexecArgs } from './engine-step.js';
 import type { FidelityReport } from '../../shared/report.js';
 import { FidelitySchema, type Fidelity } from '../../shared/request.js';
 import { buildQdqModel } from './calibrate/index.js';
 import { prefetchBatches } from './data/loader.js';
 import { sampleDims } from './data/preprocess.js';
-import { runFidelity, selectHeldOut, type FidelityResult } from './fidelity/index.js';
+import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, type FidelityResult } from './fidelity/index.js';
+import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
+import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
 import { StudioError } from '../../shared/errors.js';
 // Types only: steps.ts imports this module, so a value import would be circular.
 import type { JobState, Step } from './steps.js';
@@ -36,7 +41,7 @@ export const fidelityStep: Step = {
     const summary = must(model.summary, 'model summary');
     const r = s.request;
     if (summary.customOps.length > 0) {
-      s.ctx.warn(`fidelity check skipped: ONNX Runtime cannot run ${summary.customOps.map((c) => c.opType).join(', ')}, so the FP32 and INT8 outputs cannot be compared end to end.`);
+      s.ctx.warn(`fidelity check skipped: ONNX Runtime cannot run ${summary.customOps.map((c) => c.opType).join(', ')}, so the FP32 and INT8 outputs cannot be compared end to end; the INT8 is not checked against a target.`);
       return 'skipped: the model has ops ONNX Runtime cannot run';
     }
     const pp = calibrated.preprocessing;
@@ -51,34 +56,124 @@ export const fidelityStep: Step = {
       signal: s.ctx.signal,
     });
     if (!held.source) {
-      s.ctx.warn(`fidelity check skipped: ${held.reason}. Add validation_file_pattern to the spec, or put more images in the calibration folder than --batches × --batch_size.`);
+      s.ctx.warn(`fidelity check skipped: ${held.reason}. The INT8 is not checked against a target. Add validation_file_pattern to the spec, or put more images in the calibration folder than --batches × --batch_size.`);
       return `skipped: ${held.reason}`;
     }
     s.ctx.info(`fidelity check on ${held.description}`);
-    const qdq = calibrated.qdqBytes ?? buildQdqModel(model.onnx, calibrated.amax);
     const input = summary.inputs[0];
-    const result = await runFidelity({
+    const provider = r.gpu === 'cpu' ? ('cpu' as const) : { gpu: r.gpu };
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => s.ctx.log(level, text);
+    const t0 = performance.now();
+    // Held-out images and their FP32 outputs, once for the check and every search evaluation.
+    let loaded = 0;
+    const evaluator = await Int8Evaluator.create({
       model: model.onnx,
-      qdq,
-      amax: calibrated.amax,
       ...(input ? { inputName: input.name } : {}),
       batches: prefetchBatches(held.source, 1, { sampleDims: sampleDims(pp), depth: 2, signal: s.ctx.signal }),
+      maxImages: opts.images,
+      provider,
+      signal: s.ctx.signal,
+      log,
+      onImage: () => s.ctx.progress('fidelity', ++loaded, opts.images, 'images'),
+    });
+    const floatNames = () => new Set(calibrated.floatTensors.map((f) => f.name));
+    const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { float });
+    const baseQdq = buildQdq(calibrated.amax, floatNames());
+    const check = await runFidelity({
+      model: model.onnx,
+      qdq: baseQdq,
+      amax: calibrated.amax,
+      ...(input ? { inputName: input.name } : {}),
+      batches: (async function* () {})(),
+      reference: evaluator,
       source: held.description,
       maxImages: opts.images,
-      sensitivity: opts.sensitivity,
+      // The search ranks tensors for its fallback with the same measurement.
+      sensitivity: opts.sensitivity || opts.search === 'auto',
       suggest: opts.suggest,
-      provider: r.gpu === 'cpu' ? 'cpu' : { gpu: r.gpu },
+      provider,
       signal: s.ctx.signal,
-      log: (level, text) => s.ctx.log(level, text),
+      log,
       onProgress: (done, total) => s.ctx.progress('fidelity', done, total, 'runs'),
     });
+    const explicitTarget = opts.target;
+    const target = explicitTarget ?? (evaluator.detOut.detections ? (evaluator.detOut.masks ? DEFAULT_DETECTION_TARGET : { detections: DEFAULT_DETECTION_TARGET.detections! }) : DEFAULT_TENSOR_TARGET);
+    let result: FidelityResult = check;
+    let checks = checkTarget(check, target);
+    const canSearch = opts.search === 'auto' && calibrated.pending !== undefined;
+    if (opts.search === 'auto' && !checks.every((c) => c.ok) && !canSearch) s.ctx.warn('INT8 search skipped: the calibration cache was reused, so there are no statistics to search; pass --no-cal_reuse to calibrate and search again.');
+    if (canSearch) {
+      const budget = Math.max(2 * calibrated.calibrationSeconds, 1);
+      const search = await runInt8Search({
+        evaluator,
+        buildQdq,
+        base: calibrated.amax,
+        algorithm: must(r.calibration, 'calibration').algorithm,
+        ...(calibrated.alternatives ? { alternatives: calibrated.alternatives } : {}),
+        baseMeasured: check,
+        activations: analyseQdq(baseQdq).activations,
+        ranking: check.ranking,
+        target,
+        budgetSeconds: budget,
+        signal: s.ctx.signal,
+        log,
+        onProgress: (done, total) => s.ctx.progress('fidelity', done, total, 'images (INT8 search)'),
+      });
+      calibrated.amax = search.amax;
+      calibrated.floatTensors = search.float;
+      checks = search.checks;
+      result = { ...check, outputs: search.measured.outputs, search: search.report };
+      if (search.measured.detections) result.detections = search.measured.detections;
+      if (search.measured.masks) result.masks = search.measured.masks;
+      for (const st of search.report.steps) s.ctx.debug(`INT8 search step: ${st.step} → ${st.checks.map((c) => `${c.term} ${c.value === null ? 'n/a' : c.value.toFixed(3)}`).join(', ')}${st.kept ? ' (kept)' : ''} [${st.seconds.toFixed(2)} s]`);
+      s.ctx.info(
+        `INT8 search (${search.report.evaluations} evaluation(s), ${search.report.seconds.toFixed(1)} s of a ${budget.toFixed(1)} s bound): ${searchOutcome(search.report)}`,
+      );
+    } else if (opts.search === 'off') {
+      result = { ...check, search: { mode: 'off', stoppedBy: 'off', steps: [], algorithms: {}, floatTensors: calibrated.floatTensors, evaluations: 0, seconds: 0, budgetSeconds: 0 } };
+    }
+    const plan = s.plan;
+    const base = (f: string | undefined, d: string) => (f ? path.basename(f) : d);
+    result.trtexec = ['trtexec', ...trtexecArgs({ onnx: base(plan?.onnx, 'model.onnx'), engine: 'model.int8.engine', precision: 'int8', cache: base(plan?.cache, 'cal.bin'), explicitQdq: false, workspaceBytes: r.maxWorkspaceSize, fp16Layers: fp16LayersOf(calibrated.floatTensors) })].map(shellQuote).join(' ');
+    const verdict = buildVerdict(checks, target, explicitTarget ? 'request' : 'default', opts.allowBelowTarget, result);
+    result = { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
     for (const line of fidelitySummary(result)) s.ctx.info(line);
     s.fidelity = result;
+    if (!verdict.meetsTarget) s.ctx.warn(`${verdict.summary}. Next: ${verdict.nextStep ?? ''}`);
     const w = result.outputs.reduce((m, o) => Math.min(m, o.snrDb), Infinity);
-    return `${result.images} held-out image(s), worst output SNR ${Number.isFinite(w) ? w.toFixed(1) : '–'} dB${result.suggestedFp16.length ? `, ${result.suggestedFp16.length} tensor(s) suggested for FP16` : ''} (${result.seconds.toFixed(1)} s)`;
+    const detail = `${result.images} held-out image(s), ${describeChecks(checks)}${calibrated.floatTensors.length ? `, ${calibrated.floatTensors.length} tensor(s) kept in FP16` : ''}, worst output SNR ${Number.isFinite(w) ? w.toFixed(1) : '–'} dB (${result.seconds.toFixed(1)} s)`;
+    return verdict.meetsTarget ? detail : { detail: `INT8 below target — ${detail}`, alert: true };
   },
 };
 
+function searchOutcome(r: Int8SearchReport): string {
+  const alg = Object.entries(r.algorithms).map(([a, n]) => `${n} ${a}`).join(', ');
+  const why = { 'already-met': 'the calibrated thresholds already meet the target', 'target-met': 'target met', budget: 'stopped at its time bound', exhausted: 'no mix met the target', off: 'off', cancelled: 'cancelled' }[r.stoppedBy];
+  return `${why}; thresholds ${alg}${r.floatTensors.length ? `; ${r.floatTensors.length} tensor(s) kept in FP16: ${r.floatTensors.map((f) => f.name).join(', ')}` : ''}`;
+}
+
+/** The gate's verdict, with the numbers and what to do next. */
+export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 'default' | 'request', allowed: boolean, r: Pick<FidelityReport, 'search' | 'images'>): Int8Verdict {
+  const meets = checks.every((c) => c.ok);
+  const v: Int8Verdict = {
+    meetsTarget: meets,
+    target,
+    targetOrigin: origin,
+    checks,
+    summary: `${meets ? 'INT8 meets target' : 'INT8 below target'}: ${describeChecks(checks)} on ${r.images} held-out image(s)`,
+    allowed,
+  };
+  if (!meets) {
+    const s = r.search;
+    v.nextStep =
+      s?.mode === 'off'
+        ? 'run with the INT8 search on (drop --int8_search off), or deploy FP16 (--data_type fp16)'
+        : s?.stoppedBy === 'budget'
+          ? `the search stopped at its time bound after ${s.evaluations} evaluation(s); calibrate on more images (--batches) to raise the bound, keep the listed tensors in FP16 by hand, or deploy FP16 (--data_type fp16)`
+          : 'deploy FP16 (--data_type fp16), calibrate on more representative images, or relax --int8_target if the figures above are acceptable';
+  }
+  return v;
+}
 /** The one-screen summary logged after the check. */
 export function fidelitySummary(r: FidelityResult): string[] {
   const lines = [`INT8 fidelity (FP32 vs Q/DQ fake-quant, ${r.images} held-out image(s), ${r.seconds.toFixed(1)} s):`];
@@ -96,10 +191,15 @@ export function fidelitySummary(r: FidelityResult): string[] {
     lines.push(`  most sensitive tensors (quantized alone; ${r.sensitivityEvaluated} of ${r.sensitivityCandidates} evaluated after a pre-screen):`);
     for (const t of r.sensitivity.slice(0, 5)) lines.push(`    ${t.snrDb.toFixed(1).padStart(6)} dB  ${t.name}`);
   }
-  if (r.suggestedFp16.length > 0) {
-    lines.push(`  keep in FP16: ${r.suggestedFp16.join(', ')}`);
+  const float = r.search?.floatTensors ?? [];
+  if (float.length > 0) {
+    lines.push(`  kept in FP16 by the INT8 search (no scale in the cache, no Q/DQ): ${float.map((f) => f.name).join(', ')}`);
+  } else if (r.suggestedFp16.length > 0 && r.search?.mode !== 'auto') {
+    lines.push(`  suggested for FP16: ${r.suggestedFp16.join(', ')}`);
     lines.push(`  trtexec: ${trtexecPrecisionFlags(r.suggestedLayers)}`);
-  } else if (r.sensitivity.length > 0) lines.push('  no tensor needs FP16 fallback by the report thresholds');
+  } else if (r.sensitivity.length > 0) lines.push('  no tensor kept in FP16');
+  if (r.trtexec) lines.push(`  ${r.trtexec}`);
+  if (r.verdict) lines.push(`  ${r.verdict.meetsTarget ? '✔' : '✖'} ${r.verdict.summary}${r.verdict.targetOrigin === 'default' ? ' (default target for this output kind)' : ''}`);
   return lines;
 }
 

@@ -64,11 +64,13 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
       }
       const t0 = Date.now();
       ctx.stage(step.stage, 'started');
-      const detail = await step.run(state);
+      const out = await step.run(state);
       ctx.checkCancelled();
       const seconds = (Date.now() - t0) / 1000;
-      ctx.stage(step.stage, 'done', detail ?? undefined);
-      state.stageTimes.push({ stage: step.stage, status: 'done', seconds, ...(detail ? { detail } : {}) });
+      const detail = typeof out === 'object' ? out.detail : out;
+      const alert = typeof out === 'object' && out.alert;
+      ctx.stage(step.stage, 'done', detail ?? undefined, alert);
+      state.stageTimes.push({ stage: step.stage, status: 'done', seconds, ...(detail ? { detail } : {}), ...(alert ? { alert } : {}) });
     }
 
     ctx.checkCancelled();
@@ -84,7 +86,13 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - started) / 1000;
     // The outputs are committed: a status.json that cannot be written is a warning, not a failed export.
-    await writeStatus(request, 'SUCCESS', 'Export finished successfully.').catch((e: unknown) => ctx.warn(`Could not write ${request.outputs.resultsDir}/status.json: ${e instanceof Error ? e.message : String(e)}`));
+    const verdict = report.fidelity?.verdict;
+    const below = verdict !== undefined && !verdict.meetsTarget;
+    report.outcome = below ? 'int8-below-target' : 'success';
+    const statusLine: [Parameters<typeof writeStatus>[1], string] = below
+      ? [verdict.allowed ? 'SUCCESS' : 'FAILURE', `${verdict.summary} (all files written${verdict.allowed ? '; --allow_below_target' : ''}). Next: ${verdict.nextStep ?? ''}`]
+      : ['SUCCESS', verdict ? `Export finished successfully. ${verdict.summary}.` : 'Export finished successfully.'];
+    await writeStatus(request, ...statusLine, verdict ? { verdict: verdict.meetsTarget ? 'meets target' : 'INT8 below target', checks: verdict.checks.map((c) => ({ term: c.term, value: c.value, target: c.target })) } : undefined).catch((e: unknown) => ctx.warn(`Could not write ${request.outputs.resultsDir}/status.json: ${e instanceof Error ? e.message : String(e)}`));
     ctx.emit({ type: 'result', report });
     return report;
   } catch (e) {
@@ -130,7 +138,7 @@ function buildReport(state: JobState, started: number): ExportReport {
 }
 
 /** TAO's --results_dir/status.json, for pipelines that poll it. */
-async function writeStatus(request: ExportRequest, status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED', message: string): Promise<void> {
+async function writeStatus(request: ExportRequest, status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED', message: string, int8?: { verdict: 'meets target' | 'INT8 below target'; checks: { term: string; value: number | null; target: number }[] }): Promise<void> {
   const dir = request.outputs.resultsDir;
   if (!dir) return;
   await fs.mkdir(dir, { recursive: true });
@@ -142,6 +150,7 @@ async function writeStatus(request: ExportRequest, status: 'SUCCESS' | 'FAILURE'
     verbosity: request.verbose ? 'DEBUG' : 'INFO',
     message,
     kpi: {},
+    ...(int8 ? { int8 } : {}),
   };
   const file = path.join(dir, 'status.json');
   const tmp = `${file}.${process.pid}.tmp`;

@@ -13,7 +13,7 @@ import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './mode
 import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
 import { nvinferConfig, buildLabels } from './deploy/index.js';
 import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
-import { engineStep } from './engine-step.js';
+import { engineStep, fp16LayersOf } from './engine-step.js';
 import { fidelityStep } from './fidelity-step.js';
 
 export interface SpecState {
@@ -57,8 +57,8 @@ export interface Step {
   stage: StageId;
   /** true: run; false: not applicable (no event); string: skipped, with the reason shown. */
   when(s: JobState): boolean | string;
-  /** Returns a one-line detail for the 'done' event. */
-  run(s: JobState): Promise<string | void>;
+  /** Returns a one-line detail for the 'done' event; `alert`: done, but the result misses its target (shown in red, never as a tick). */
+  run(s: JobState): Promise<string | void | { detail: string; alert: true }>;
 }
 
 export function must<T>(v: T | undefined, what: string): T {
@@ -250,6 +250,7 @@ const deepstreamStep: Step = {
       embedKey: s.request.outputs.dsConfigEmbedKey,
       labelsFile: rel(plan.labels),
       int8CalibFile: s.request.precision === 'int8' ? rel(plan.cache) : undefined,
+      fp16Layers: fp16LayersOf(s.calibrated?.floatTensors ?? []),
       precision: s.request.precision,
       imageSize,
       numClasses,
@@ -276,4 +277,4 @@ const deepstreamStep: Step = {
   },
 };
 
-export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, quantizeStep, fidelityStep, writeStep, deepstreamStep, engineStep];
+export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, fidelityStep, quantizeStep, writeStep, deepstreamStep, engineStep];

@@ -4,10 +4,9 @@ import type { CalibrationAlgorithm } from '../../../shared/request.js';
 import type { Batch } from '../data/types.js';
 import { DataType, decodeModel, encodeModel, float16ToFloat32, getOpset, type Dim, type onnx } from '../onnx/index.js';
 import { createSession, runtimeError, type GraphOptimization, type LogFn, type ProviderChoice, type StudioSession } from '../runtime/index.js';
-import { entropyThreshold, type ThresholdResult } from './entropy.js';
-import { DEFAULT_BINS, accumulate, addValues, binWidth, emptyHistogram, histogramOf, mergeHistograms, summarize, type AbsHistogram, type HistogramSummary } from './histogram.js';
+import { DEFAULT_BINS, accumulate, addValues, emptyHistogram, histogramOf, mergeHistograms, type AbsHistogram, type HistogramSummary } from './histogram.js';
 import { STAT_OUTPUTS, derivableBatchNorms, derivableRelus, probeModel, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
-import { percentileThreshold } from './percentile.js';
+import { tensorThresholds } from './thresholds.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
 import { throwIfAborted } from '../cancel.js';
 
@@ -46,6 +45,8 @@ export interface CalibrationOptions {
   threads?: number;
   /** Write an ONNX Runtime profile with this prefix. */
   profilePrefix?: string;
+  /** Also compute the other algorithms' thresholds per tensor (default true; needs histograms). */
+  alternatives?: boolean;
 }
 
 export interface TensorStats {
@@ -60,6 +61,8 @@ export interface TensorStats {
   clipped: number;
   /** Compact |x| histogram for charts (absent for minmax). */
   histogram?: HistogramSummary;
+  /** Every algorithm's threshold from the same statistics (histogram forms only): the search's choices. */
+  alternatives?: Record<CalibrationAlgorithm, number>;
 }
 
 export interface CalibrationResult {
@@ -392,12 +395,11 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
       uncalibrated.push({ name: t.name, reason: 'empty in every calibration batch (no values to measure)' });
       return;
     }
-    const h = hists[k]!;
     const m = amax[k]!;
-    const r: ThresholdResult =
-      opts.algorithm === 'minmax' ? { threshold: m, bins: -1, divergence: 0 } : opts.algorithm === 'percentile' ? percentileThreshold(h, opts.percentile ?? 99.99) : entropyThreshold(h);
-    const s: TensorStats = { name: t.name, amax: m, threshold: r.threshold, scale: r.threshold / 127, clipped: wantHist ? clippedFraction(h, r.threshold) : 0 };
-    if (wantHist) s.histogram = summarize(h);
+    const r = tensorThresholds(wantHist ? hists[k]! : null, m, opts.algorithm, opts.percentile ?? 99.99, opts.alternatives ?? true);
+    const s: TensorStats = { name: t.name, amax: m, threshold: r.threshold, scale: r.threshold / 127, clipped: r.clipped };
+    if (r.histogram) s.histogram = r.histogram;
+    if (r.alternatives) s.alternatives = r.alternatives;
     stats.push(s);
   });
   timing.thresholds = performance.now() - tt;
@@ -407,23 +409,6 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   const result: CalibrationResult = { tensors: stats, uncalibrated, provider: session.provider, samples, runs, seconds, setupSeconds, method, sampleTarget: method === 'sampled' ? sampleTarget : null, opset };
   if (session.notice !== undefined) result.notice = session.notice;
   return result;
-}
-
-/** Fraction of the histogram above `threshold`, the straddling bin counted proportionally. */
-export function clippedFraction(h: AbsHistogram, threshold: number): number {
-  if (h.total === 0) return 0;
-  const w = binWidth(h);
-  let above = 0;
-  for (let k = h.counts.length - 1; k >= 0; k--) {
-    const lo = k * w;
-    if (lo >= threshold) above += h.counts[k]!;
-    else {
-      const hi = Math.min((k + 1) * w, h.amax);
-      if (hi > threshold && hi > lo) above += (h.counts[k]! * (hi - threshold)) / (hi - lo);
-      break;
-    }
-  }
-  return above / h.total;
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {

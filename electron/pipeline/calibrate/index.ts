@@ -1,5 +1,6 @@
 // INT8 calibration: statistics engine, algorithms, TensorRT cache, provenance, Q/DQ ONNX, report.
-export { runCalibration, clippedFraction, DEFAULT_SAMPLE_TARGET, type CalibrationOptions, type CalibrationResult, type TensorStats } from './engine.js';
+export { clippedFraction, tensorThresholds, type TensorThresholds } from './thresholds.js';
+export { runCalibration, DEFAULT_SAMPLE_TARGET, type CalibrationOptions, type CalibrationResult, type TensorStats } from './engine.js';
 export { entropyThreshold, type EntropyOptions, type ThresholdResult } from './entropy.js';
 export { percentileThreshold } from './percentile.js';
 export { AbsMax, minmaxThreshold } from './minmax.js';

@@ -42,6 +42,17 @@ export const ProvenanceSchema = z.object({
   seed: z.number().int(),
   samplesUsed: z.number().int(),
   createdAt: z.string(),
+  /** INT8 search settings that shape the cache (`off`, or `auto` with the target): part of the match. */
+  search: z.string().optional(),
+  /** What the INT8 search chose (not part of the match: it follows from the fields above). */
+  int8: z
+    .object({
+      floatTensors: z.array(z.object({ name: z.string(), layers: z.array(z.string()), precision: z.literal('fp16'), reason: z.string() })),
+      algorithmOf: z.record(z.string(), z.enum(['entropy', 'minmax', 'percentile'])),
+      calibrationSeconds: z.number(),
+      meetsTarget: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
@@ -119,6 +130,7 @@ export interface ProvenanceInput {
   seed: number;
   samplesUsed: number;
   createdAt?: Date;
+  search?: string;
 }
 
 export function buildProvenance(i: ProvenanceInput): Provenance {
@@ -142,6 +154,7 @@ export function buildProvenance(i: ProvenanceInput): Provenance {
     seed: i.seed,
     samplesUsed: i.samplesUsed,
     createdAt: (i.createdAt ?? new Date()).toISOString(),
+    ...(i.search !== undefined ? { search: i.search } : {}),
   };
 }
 
@@ -188,6 +201,7 @@ export function compareProvenance(existing: Provenance, wanted: Provenance): { m
   diff('batch size', existing.batchSize, wanted.batchSize);
   diff('seed', existing.seed, wanted.seed);
   diff('statistics version', existing.tool.statsVersion, wanted.tool.statsVersion);
+  diff('INT8 search', existing.search ?? 'none', wanted.search ?? 'none');
   return { match: r.length === 0, reasons: r };
 }
 

@@ -8,6 +8,8 @@ export interface QdqOptions {
   log?: LogFn;
   /** Per-channel weight scales (default true; needs opset ≥ 13, else per-tensor with a warning). */
   perChannel?: boolean;
+  /** Activations kept out of INT8 (the INT8 search's float fallback): no Q/DQ, listed as skipped with that reason. */
+  float?: ReadonlySet<string>;
 }
 
 export interface QdqSummary {
@@ -123,6 +125,10 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
 
   let activations = 0;
   for (const x of actWanted) {
+    if (opts.float?.has(x)) {
+      skip(x, 'kept in float (INT8 search fallback)');
+      continue;
+    }
     const a = amax.get(x);
     if (a === undefined) {
       skip(x, 'no calibrated range');

@@ -24,6 +24,8 @@ export interface NvinferConfigOptions {
   labelsFile?: string | undefined;
   /** TensorRT calibration cache; written only for INT8. */
   int8CalibFile?: string | undefined;
+  /** INT8 only: layers (ONNX node names) the INT8 search kept out of INT8, written as layer-device-precision=<layer>:fp16:gpu;… */
+  fp16Layers?: readonly string[] | undefined;
   precision: Precision;
   /** [height, width] of the network input. */
   imageSize: [number, number];
@@ -172,6 +174,12 @@ export function nvinferConfig(o: NvinferConfigOptions): NvinferConfig {
   }
   if (o.labelsFile) add('# Line i is the name of class id i; line 0 is BG.', 'labelfile-path=' + pathValue(o.labelsFile));
   if (o.precision === 'int8' && o.int8CalibFile) add('# TensorRT INT8 calibration cache for this model.', 'int8-calib-file=' + pathValue(o.int8CalibFile));
+  if (o.precision === 'int8' && o.fp16Layers?.length) {
+    add(
+      '# Layers kept out of INT8 by the INT8 search (their tensors have no scale in the cache): FP16 on the GPU.',
+      'layer-device-precision=' + o.fp16Layers.map((l) => `${l}:fp16:gpu`).join(';'),
+    );
+  }
   add(
     'batch-size=' + batchSize,
     '# 0=FP32, 1=INT8, 2=FP16.',

@@ -44,6 +44,8 @@ export interface FidelityOptions {
   /** Detection score threshold (default 0.5). */
   minScore?: number;
   threads?: number;
+  /** Held-out images with FP32 outputs already computed (the INT8 search's evaluator): `batches` is then ignored. */
+  reference?: { images: readonly { feeds: Record<string, ort.Tensor>; outputs: Map<string, { data: Float32Array; dims: number[] }> }[] };
 }
 
 /** The report plus what the contract does not carry yet (see docs/FORMATS.md). */
@@ -53,6 +55,8 @@ export interface FidelityResult extends FidelityReport {
   /** Quantized activations in the Q/DQ model, how many the pre-screen scored, how many ran alone. */
   sensitivityCandidates: number;
   sensitivityEvaluated: number;
+  /** Every quantized activation, most damaging first: the solo-evaluated ones, then the rest by their own fake-quant error. */
+  ranking: string[];
 }
 
 /** Suggest a tensor only if quantizing it alone costs the output more than this (dB) … */
@@ -101,7 +105,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       throw runtimeError(e, `ONNX Runtime could not load the ${what} for the fidelity check`);
     }
   };
-  const fp32 = await open(ref.model, 'all', 'FP32 model');
+  const fp32 = o.reference && !doSensitivity ? undefined : await open(ref.model, 'all', 'FP32 model');
   // Q/DQ must stay float fake-quant (ORT_DISABLE_ALL): with optimizations ORT fuses
   // DQ→Conv→Q into integer kernels whose arithmetic is ORT's, not TensorRT's.
   let qdq: StudioSession | undefined;
@@ -122,18 +126,29 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     const tick = () => o.onProgress?.(++done, Math.max(progressTotal(), done));
     let images = 0;
 
-    outer: for await (const batch of o.batches) {
-      for (const feed of splitBatch(batch, inputRank, d0)) {
-        if (images >= maxImages) break outer;
+    const source = async function* (): AsyncGenerator<{ feeds: Record<string, ort.Tensor>; outs?: Outputs }> {
+      if (o.reference) {
+        for (const im of o.reference.images) yield { feeds: im.feeds, outs: im.outputs };
+        return;
+      }
+      for await (const batch of o.batches) for (const feed of splitBatch(batch, inputRank, d0)) yield { feeds: { [inputName]: feed } };
+    };
+    for await (const item of source()) {
+      {
+        if (images >= maxImages) break;
         check();
-        const feeds = { [inputName]: feed };
-        const a = await fp32.session.run(feeds, modelOutputs).catch((e: unknown) => {
-          throw runtimeError(e, 'ONNX Runtime failed running the FP32 model');
-        });
+        const feeds = item.feeds;
+        const outs =
+          item.outs ??
+          floatOutputs(
+            await fp32!.session.run(feeds, modelOutputs).catch((e: unknown) => {
+              throw runtimeError(e, 'ONNX Runtime failed running the FP32 model');
+            }),
+            modelOutputs,
+          );
         const b = await qdq.session.run(feeds, modelOutputs).catch((e: unknown) => {
           throw runtimeError(e, 'ONNX Runtime failed running the Q/DQ model');
         });
-        const outs = floatOutputs(a, modelOutputs);
         const qouts = floatOutputs(b, modelOutputs);
         if (images === 0) for (const [name, x] of outs) shapes.push({ name, dims: x.dims });
         detOut ??= findDetectionOutputs(shapes);
@@ -164,10 +179,12 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     const full = worst(outputs);
     let sensitivity: FidelityReport['sensitivity'] = [];
     let evaluated = 0;
-    if (doSensitivity && images > 0) {
+    let screenedOrder: string[] = [];
+    if (doSensitivity && images > 0 && fp32) {
       check();
       const screened = await prescreen(fp32, acts, ref.added, keep[0]!, prescreenGroup, check, tick);
       log('debug', `fidelity pre-screen (fake-quant error of each activation alone, 1 image): worst ${screened.slice(0, 5).map((s) => `${s.name} ${s.snrDb.toFixed(1)} dB`).join(', ')}`);
+      screenedOrder = screened.map((x) => x.name);
       const chosen = screened.slice(0, candidatesWanted);
       for (const c of chosen) {
         check();
@@ -214,28 +231,29 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       suggestedLayers,
       sensitivityCandidates: acts.length,
       sensitivityEvaluated: evaluated,
+      ranking: [...new Set([...sensitivity.map((x) => x.name), ...screenedOrder])],
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
     await qdq?.release();
-    await fp32.release();
+    await fp32?.release();
   }
 }
 
 /** The producer and quantized consumers of a tensor: the TensorRT layers (ONNX node names) to pin. */
-function layersOf(a: QuantizedActivation | undefined): string[] {
+export function layersOf(a: QuantizedActivation | undefined): string[] {
   if (!a) return [];
   return [...(a.producer ? [a.producer] : []), ...a.consumers];
 }
 
-function worst(rs: readonly { snrDb: number; cosine: number }[]): { snrDb: number; cosine: number } {
+export function worst(rs: readonly { snrDb: number; cosine: number }[]): { snrDb: number; cosine: number } {
   if (rs.length === 0) return { snrDb: 0, cosine: 0 };
   return { snrDb: Math.min(...rs.map((r) => r.snrDb)), cosine: Math.min(...rs.map((r) => r.cosine)) };
 }
 
-type Outputs = Map<string, { data: Float32Array; dims: number[] }>;
+export type Outputs = Map<string, { data: Float32Array; dims: number[] }>;
 
-function floatOutputs(r: ort.InferenceSession.ReturnType, names: readonly string[]): Outputs {
+export function floatOutputs(r: ort.InferenceSession.ReturnType, names: readonly string[]): Outputs {
   const m: Outputs = new Map();
   for (const n of names) {
     const t = r[n];
@@ -252,7 +270,7 @@ export const SCORES_VIEW = ':scores';
  * box coordinates swamp the 0–1 scores, so a collapse of the scores (e.g. a clipped
  * classifier input) would hardly move that output's SNR.
  */
-function withScoreView(outs: Outputs, det: { detections?: string }): Outputs {
+export function withScoreView(outs: Outputs, det: { detections?: string }): Outputs {
   const d = det.detections ? outs.get(det.detections) : undefined;
   if (!d || !det.detections || d.dims[d.dims.length - 1] !== 6) return outs;
   const scores = new Float32Array(d.data.length / 6);
@@ -261,7 +279,7 @@ function withScoreView(outs: Outputs, det: { detections?: string }): Outputs {
 }
 
 /** The Q/DQ outputs with detection (and mask) rows lined up with the FP32 rows (alignRows). */
-function alignDetections(ref: Outputs, q: Outputs, det: { detections?: string; masks?: string }): Outputs {
+export function alignDetections(ref: Outputs, q: Outputs, det: { detections?: string; masks?: string }): Outputs {
   if (!det.detections) return q;
   const dx = ref.get(det.detections);
   const dy = q.get(det.detections);
@@ -330,7 +348,7 @@ async function prescreen(
 }
 
 /** One ort.Tensor per run: the whole batch when the model takes it, else one sample at a time. */
-function splitBatch(batch: Batch, rank: number | undefined, d0: unknown): ort.Tensor[] {
+export function splitBatch(batch: Batch, rank: number | undefined, d0: unknown): ort.Tensor[] {
   const dims = batch.dims;
   const sampleDims = dims.slice(1);
   const size = sampleDims.reduce((a, b) => a * b, 1);

@@ -3,3 +3,4 @@ export { selectHeldOut, calibrationSelection, heldOutSeed, excluding, type HeldO
 export { compareTensors, AgreementAccumulator, boxIoU, maskIoU, fakeQuantError, SNR_CAP_DB } from './metrics.js';
 export { DetectionAccumulator, matchDetections, parseDetections, alignRows, findDetectionOutputs, DEFAULT_MIN_SCORE, DEFAULT_MIN_IOU } from './detections.js';
 export { analyseQdq, keepQuantizers, withExtraOutputs, type QuantizedActivation } from './qdq-graph.js';
+export { Int8Evaluator, runInt8Search, compareInto, type HeldImage, type Measured, type SearchOptions, type SearchResult } from './search.js';
