@@ -85,7 +85,7 @@ export interface TargetCheck {
   /** null when the model has nothing to measure it on (e.g. no mask output). */
   value: number | null;
   ok: boolean;
-  /** Margin normalised so 0 = exactly on target, −1 ≈ nothing kept (for ranking candidates). */
+  /** Margin normalised by the target (by 20 dB for SNR): 0 = exactly on target (for ranking candidates). */
   margin: number;
 }
 
@@ -110,7 +110,7 @@ export function checkTarget(m: Int8Measured, t: Int8Target): TargetCheck[] {
     if (target === undefined) continue;
     const value = measuredTerm(m, term);
     const scale = term === 'snrDb' ? 20 : target;
-    const margin = value === null ? -1 : Math.max(-1, (value - target) / scale);
+    const margin = value === null ? -1e3 : (value - target) / scale;
     out.push({ term, label: TERM_LABEL[term], target, value, ok: value !== null && value >= target, margin });
   }
   return out;

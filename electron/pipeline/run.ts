@@ -88,7 +88,6 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     // The outputs are committed: a status.json that cannot be written is a warning, not a failed export.
     const verdict = report.fidelity?.verdict;
     const below = verdict !== undefined && !verdict.meetsTarget;
-    report.outcome = below ? 'int8-below-target' : 'success';
     const statusLine: [Parameters<typeof writeStatus>[1], string] = below
       ? [verdict.allowed ? 'SUCCESS' : 'FAILURE', `${verdict.summary} (all files written${verdict.allowed ? '; --allow_below_target' : ''}). Next: ${verdict.nextStep ?? ''}`]
       : ['SUCCESS', verdict ? `Export finished successfully. ${verdict.summary}.` : 'Export finished successfully.'];
@@ -134,6 +133,7 @@ function buildReport(state: JobState, started: number): ExportReport {
   if (state.spec) report.spec = { path: state.spec.path, imageSize: state.spec.imageSize, numClasses: state.spec.numClasses, warnings: state.spec.warnings };
   if (state.calibration) report.calibration = state.calibration;
   if (state.fidelity) report.fidelity = state.fidelity;
+  report.outcome = state.fidelity?.verdict && !state.fidelity.verdict.meetsTarget ? 'int8-below-target' : 'success';
   return report;
 }
 

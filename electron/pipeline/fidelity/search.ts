@@ -13,7 +13,7 @@
  * Bounded: it stops before an evaluation that would exceed `budgetSeconds` (2 × the calibration
  * time) and reports the best mix found so far; progress and ETA per evaluated image; cancellable.
  */
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type { CalibrationAlgorithm } from '../../../shared/request.js';
 import type { FidelityReport, FloatTensor, Int8SearchReport, Int8SearchStep } from '../../../shared/report.js';
 import { checkTarget, targetScore, type Int8Target, type TargetCheck } from '../../../shared/int8-target.js';

@@ -201,12 +201,10 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
         seconds: secs,
       };
       Object.assign(calibration, { tensorStats: fakeTensorStats() });
-      if (req.outputs.qdq) {
-        if (!(await stage('quantize', 350, ['inserted 826 QuantizeLinear/DequantizeLinear pairs']))) return;
-        artifact('qdq', req.outputs.qdq, 178_902_331);
-      } else skip('quantize', 'Q/DQ model not requested');
       if (req.fidelity?.enabled === false) skip('fidelity', 'fidelity check turned off');
       else if (!(await stage('fidelity', 500, ['FP32 vs INT8 on 8 held-out images: cosine 0.998']))) return;
+      if (!(await stage('quantize', 350, [req.outputs.qdq ? 'cal.bin + inserted 826 QuantizeLinear/DequantizeLinear pairs' : 'cal.bin']))) return;
+      if (req.outputs.qdq) artifact('qdq', req.outputs.qdq, 178_902_331);
     } else {
       skip('calibrate', `${req.precision.toUpperCase()} needs no calibration`);
       skip('quantize', `${req.precision.toUpperCase()} needs no Q/DQ model`);
