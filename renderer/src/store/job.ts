@@ -12,6 +12,8 @@ export interface StageState {
   label: string;
   status: StageStatus;
   detail?: string;
+  /** Done, but its result misses its target (INT8 below target): shown in red, never as a tick. */
+  alert?: boolean;
   startedAt?: number;
   endedAt?: number;
 }
@@ -106,7 +108,7 @@ export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): J
         if (e.status === 'started') {
           stages = setStage(stages, e.stage, { status: 'running', startedAt: e.time, ...(e.detail ? { detail: e.detail } : {}) });
         } else {
-          stages = setStage(stages, e.stage, { status: e.status, endedAt: e.time, ...(e.detail ? { detail: e.detail } : {}) });
+          stages = setStage(stages, e.stage, { status: e.status, endedAt: e.time, ...(e.detail ? { detail: e.detail } : {}), ...(e.alert ? { alert: true } : {}) });
           if (progress?.stage === e.stage) progress = null;
         }
         break;

@@ -5,6 +5,7 @@ import { create } from 'zustand';
 import type { FidelityReport } from '../../../shared/report.js';
 import { MONO } from '../app/theme.js';
 import { CopyButton } from '../components/CopyButton.js';
+import { FloatTensorsPanel, Int8VerdictBanner, SearchChart } from './Int8Target.js';
 
 // @mui/x-charts is most of the bundle: load it only when a sensitivity chart is shown.
 const BarChart = lazy(() => import('@mui/x-charts/BarChart').then((m) => ({ default: m.BarChart })));
@@ -14,6 +15,13 @@ export const useFidelityOption = create<{ enabled: boolean; setEnabled(v: boolea
   enabled: true,
   setEnabled: (enabled) => set({ enabled }),
 }));
+
+/**
+ * What the switch costs, measured (docs/BENCHMARKS.md, "INT8 check and search"): the check takes
+ * about as long as the calibration itself; the search, only when the target is missed, at most 2× more.
+ */
+export const FIDELITY_SWITCH_LABEL =
+  'Check INT8 against its target on held-out images (costs about the calibration time again; if the target is missed, the search adds at most 2× the calibration time)';
 
 /** Fields the pipeline adds beyond the contract (present in reports from this version on). */
 type Extras = { suggestedLayers?: string[]; sensitivityEvaluated?: number; sensitivityCandidates?: number };
@@ -35,11 +43,13 @@ export function FidelityPanel({ report }: { report: FidelityReport }) {
   const flags = report.suggestedFp16.length ? trtexecFlags(layers) : '';
   const worst = report.sensitivity.slice(0, 20);
   const d = report.detections;
+  const searched = report.search?.mode === 'auto';
   return (
     <Stack spacing={1.5} data-testid="result-fidelity">
       <Typography variant="subtitle1" component="h3">
         INT8 fidelity
       </Typography>
+      <Int8VerdictBanner report={report} />
       <Typography variant="body2" color="text.secondary">
         FP32 vs the fake-quantized (Q/DQ) model on {report.images} held-out image{report.images === 1 ? '' : 's'} ({report.source}), {report.seconds.toFixed(1)} s.
       </Typography>
@@ -69,7 +79,7 @@ export function FidelityPanel({ report }: { report: FidelityReport }) {
           {report.masks && report.masks.compared > 0 && ` Masks: mean IoU ${report.masks.meanMaskIoU.toFixed(3)} over ${report.masks.compared} matched detections.`}
         </Typography>
       )}
-      {d && d.agreement < 0.9 && (
+      {d && d.agreement < 0.9 && !report.verdict && (
         <Alert severity="warning">
           INT8 keeps only {pct(d.agreement)} of the FP32 detections. Try another calibration algorithm (min-max or percentile), more calibration images, or the FP16 fallback below.
         </Alert>
@@ -95,7 +105,9 @@ export function FidelityPanel({ report }: { report: FidelityReport }) {
           </Box>
         </Box>
       )}
-      {report.suggestedFp16.length > 0 ? (
+      <SearchChart report={report} />
+      <FloatTensorsPanel report={report} />
+      {searched ? null : report.suggestedFp16.length > 0 ? (
         <Alert severity="info" data-testid="fidelity-suggestion">
           <Typography variant="body2">Keep in FP16: {report.suggestedFp16.join(', ')}</Typography>
           <Stack direction="row" spacing={1} sx={{ alignItems: 'center', mt: 0.5 }}>

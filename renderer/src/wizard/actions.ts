@@ -8,6 +8,7 @@ import { needsKey, setKey, setModelPath, setSpecPath, useSourceStore } from '../
 import { useWizardStore } from '../store/wizard.js';
 import { dirname } from '../store/paths.js';
 import { useFidelityOption } from './FidelityPanel.js';
+import { int8RequestFields } from './Int8Target.js';
 
 /** The wizard's I/O: each action calls the API and folds the answer into the stores. */
 
@@ -101,10 +102,15 @@ export async function loadImages(client: StudioClient, rawDir: string): Promise<
   } else useImagesStore.getState().patch({ loading: false, error: r.error, images: [], dir });
 }
 
+/** The INT8 check options of the wizard (Output step switch, Calibration step target) added to a request. */
+export function withFidelityOptions<R extends { precision?: string; fidelity?: unknown }>(request: R): R {
+  if (request.precision === 'int8') request.fidelity = { enabled: useFidelityOption.getState().enabled, ...int8RequestFields() };
+  return request;
+}
+
 export async function startExport(client: StudioClient, opts: { canStoreKeys: boolean }): Promise<void> {
   const source = useSourceStore.getState();
-  const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState());
-  if (request.precision === 'int8') request.fidelity = { enabled: useFidelityOption.getState().enabled };
+  const request = withFidelityOptions(buildRequest(source, useOptionsStore.getState(), useImagesStore.getState()));
   if (opts.canStoreKeys && source.rememberKey && needsKey(source.modelPath) && source.key) {
     // Best effort: a refused keyring (plain-text backend) must not block the export.
     void client.api.storeKey(source.modelPath, source.key);

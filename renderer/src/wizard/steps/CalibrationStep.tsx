@@ -31,6 +31,7 @@ import { dirname } from '../../store/paths.js';
 import { loadImages } from '../actions.js';
 import { ThumbnailGrid } from '../ThumbnailGrid.js';
 import { TensorPreview } from '../TensorPreview.js';
+import { Int8TargetField } from '../Int8Target.js';
 
 function NumberField({ label, value, onChange, min = 1, testId, step, width = 140 }: { label: string; value: number; onChange(n: number): void; min?: number; testId: string; step?: number; width?: number }) {
   const [text, setText] = useState(String(value));
@@ -155,6 +156,7 @@ function ImagePicker() {
           </Box>
         </>
       )}
+      <Int8TargetField />
     </Stack>
   );
 }
@@ -273,6 +275,7 @@ export function CalibrationStep() {
           />
         </>
       )}
+      <Int8TargetField />
     </Stack>
   );
 }

@@ -12,7 +12,7 @@ import { useSourceStore } from '../../store/source.js';
 import { useSettingsStore } from '../../store/settings.js';
 import { effectiveCache, effectiveEtlt } from '../../store/request.js';
 import { basename, dirname, join, sibling } from '../../store/paths.js';
-import { useFidelityOption } from '../FidelityPanel.js';
+import { FIDELITY_SWITCH_LABEL, useFidelityOption } from '../FidelityPanel.js';
 
 function GpuCard({ selected, onSelect, title, children, testId }: { selected: boolean; onSelect(): void; title: string; children: React.ReactNode; testId: string }) {
   return (
@@ -132,7 +132,7 @@ export function OutputStep() {
         {int8 && (
           <FormControlLabel
             control={<Switch checked={fidelity.enabled} onChange={(e) => fidelity.setEnabled(e.target.checked)} />}
-            label="Check INT8 fidelity (FP32 vs INT8 on held-out images, sensitive layers)"
+            label={FIDELITY_SWITCH_LABEL}
             data-testid="output-fidelity"
           />
         )}

@@ -1,4 +1,5 @@
 import { Alert, Box, Paper, Radio, Stack, Typography } from '@mui/material';
+import { Int8TargetNote } from '../Int8Target.js';
 import type { Precision } from '../../../../shared/request.js';
 import { useOptionsStore } from '../../store/options.js';
 
@@ -50,6 +51,7 @@ export function PrecisionStep() {
           TensorRT and DeepStream, and a Q/DQ model with the same scales.
         </Alert>
       )}
+      {precision === 'int8' && <Int8TargetNote />}
     </Stack>
   );
 }

@@ -45,7 +45,9 @@ export function ResultsStep() {
     <Stack spacing={2}>
       {report && (
         <Typography color="text.secondary">
-          {report.precision.toUpperCase()} export finished in {formatDuration(report.seconds)}.
+          {report.outcome === 'int8-below-target'
+            ? `INT8 export wrote every file in ${formatDuration(report.seconds)}, but the INT8 model is below its target (see INT8 fidelity below).`
+            : `${report.precision.toUpperCase()} export finished in ${formatDuration(report.seconds)}.`}
         </Typography>
       )}
       <Table size="small" aria-label="Written files" data-testid="result-artifacts">

@@ -12,10 +12,12 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useOptionsStore } from '../../store/options.js';
 import { useSourceStore } from '../../store/source.js';
 import { useImagesStore } from '../../store/images.js';
+import { useFidelityOption } from '../FidelityPanel.js';
+import { useInt8TargetOption } from '../Int8Target.js';
 import { useWizardStore } from '../../store/wizard.js';
 import { buildRequest, validateRequest } from '../../store/request.js';
 import { STEP_LABELS } from '../../store/steps.js';
-import { startExport } from '../actions.js';
+import { startExport, withFidelityOptions } from '../actions.js';
 
 function calibrationText(r: ExportRequestInput): string {
   const c = r.calibration;
@@ -40,7 +42,9 @@ export function ReviewStep() {
   const source = useSourceStore();
   const options = useOptionsStore();
   const images = useImagesStore();
-  const request = useMemo(() => buildRequest(source, options, images), [source, options, images]);
+  const fidelity = useFidelityOption();
+  const target = useInt8TargetOption();
+  const request = useMemo(() => withFidelityOptions(buildRequest(source, options, images)), [source, options, images, fidelity, target]);
   const issues = validateRequest(request);
   const [command, setCommand] = useState<string | null>(null);
   const [cmdError, setCmdError] = useState<StudioErrorData | null>(null);

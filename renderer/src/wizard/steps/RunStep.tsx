@@ -19,7 +19,7 @@ import { LogView } from '../LogView.js';
 function StageIcon({ s }: { s: StageState }) {
   switch (s.status) {
     case 'done':
-      return <CheckCircleIcon color="success" />;
+      return s.alert ? <ErrorIcon color="error" aria-label="Below target" /> : <CheckCircleIcon color="success" />;
     case 'running':
       return <CircularProgress size={20} disableShrink aria-label="Running" />;
     case 'skipped':
@@ -43,6 +43,7 @@ export function RunStep() {
   const fraction = overallFraction(job);
   const p = job.progress;
   const active = job.status === 'running' || job.status === 'starting';
+  const belowTarget = job.report?.outcome === 'int8-below-target';
 
   return (
     <Stack spacing={2}>
@@ -70,7 +71,7 @@ export function RunStep() {
         <LinearProgress
           variant={job.status === 'starting' ? 'indeterminate' : 'determinate'}
           value={fraction * 100}
-          color={job.status === 'failed' ? 'error' : job.status === 'done' ? 'success' : 'primary'}
+          color={job.status === 'failed' || belowTarget ? 'error' : job.status === 'done' ? 'success' : 'primary'}
           aria-label="Export progress"
           data-testid="progress-bar"
           data-status={job.status}
@@ -80,7 +81,7 @@ export function RunStep() {
       <Box sx={{ display: 'grid', gridTemplateColumns: { xs: '1fr', md: '280px minmax(0, 1fr)' }, gap: 2, alignItems: 'start' }}>
         <List dense aria-label="Stages" data-testid="run-stages" sx={{ border: 1, borderColor: 'divider', borderRadius: 1 }}>
           {job.stages.map((s) => (
-            <ListItem key={s.id} data-testid={`stage-${s.id}`} data-status={s.status}>
+            <ListItem key={s.id} data-testid={`stage-${s.id}`} data-status={s.status} data-alert={s.alert ? 'true' : undefined}>
               <ListItemIcon sx={{ minWidth: 36 }}>
                 <StageIcon s={s} />
               </ListItemIcon>
@@ -101,8 +102,10 @@ export function RunStep() {
         </Alert>
       )}
       {job.status === 'done' && (
-        <Alert severity="success" data-testid="run-done">
-          Export finished{job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: {job.artifacts.length} file(s) written.
+        <Alert severity={belowTarget ? 'error' : 'success'} data-testid="run-done" data-outcome={job.report?.outcome ?? 'success'}>
+          {belowTarget
+            ? `INT8 below target: ${job.artifacts.length} file(s) written, but ${job.report?.fidelity?.verdict?.summary.replace(/^INT8 below target: /, '') ?? 'the INT8 model misses its target'}. See Results for the next step.`
+            : `Export finished${job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: ${job.artifacts.length} file(s) written.`}
         </Alert>
       )}
       <Box sx={{ display: 'flex', gap: 1 }}>
