@@ -60,6 +60,74 @@ function outerReads(g: Graph): string[] {
 }
 
 /**
+ * Node indices in a topological order, stable: a node comes as early as its inputs allow, ties
+ * in file order (a sorted graph keeps its order). Nodes whose inputs are never produced (or that
+ * sit on a cycle) come last, in file order, so the caller reports them.
+ */
+export function topologicalOrder(nodes: readonly Node[], given: ReadonlySet<string>): number[] {
+  const producer = new Map<string, number>();
+  nodes.forEach((n, k) => {
+    for (const o of n.output ?? []) if (o !== '' && !producer.has(o)) producer.set(o, k);
+  });
+  const waitingOn = new Array<number>(nodes.length).fill(0);
+  const readers = new Map<number, number[]>();
+  nodes.forEach((n, k) => {
+    const deps = new Set<number>();
+    for (const r of nodeReads(n)) {
+      if (given.has(r)) continue;
+      const p = producer.get(r);
+      if (p !== undefined && p !== k) deps.add(p);
+    }
+    waitingOn[k] = deps.size;
+    for (const d of deps) readers.set(d, [...(readers.get(d) ?? []), k]);
+  });
+  // Already sorted (the common case): keep file order without the heap.
+  let sorted = true;
+  for (const [p, rs] of readers) if (rs.some((k) => k < p)) sorted = false;
+  if (sorted) return nodes.map((_, k) => k);
+  // Kahn's algorithm with the lowest ready index first (a binary heap keeps it O(n log n)).
+  const heap: number[] = [];
+  const push = (v: number) => {
+    heap.push(v);
+    for (let i = heap.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (heap[p]! <= heap[i]!) break;
+      [heap[p], heap[i]] = [heap[i]!, heap[p]!];
+      i = p;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l]! < heap[m]!) m = l;
+        if (r < heap.length && heap[r]! < heap[m]!) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  waitingOn.forEach((w, k) => w === 0 && push(k));
+  const order: number[] = [];
+  const placed = new Uint8Array(nodes.length);
+  while (heap.length > 0) {
+    const k = pop();
+    order.push(k);
+    placed[k] = 1;
+    for (const r of readers.get(k) ?? []) if (--waitingOn[r]! === 0) push(r);
+  }
+  for (let k = 0; k < nodes.length; k++) if (!placed[k]) order.push(k);
+  return order;
+}
+
+/**
  * Keep every node whose op ONNX Runtime can run and whose inputs are all computable from graph
  * inputs and weights without passing through an unrunnable node; list everything else.
  */
@@ -85,7 +153,8 @@ export function planGraph(graph: Graph, extraUnrunnable: ReadonlySet<string> = n
   const unrunnable: GraphPlan['unrunnable'] = [];
 
   const nodes = graph.node ?? [];
-  for (let k = 0; k < nodes.length; k++) {
+  // ONNX requires topological order but exporters (e.g. ORT-optimized models) do not always keep it.
+  for (const k of topologicalOrder(nodes, available)) {
     const node = nodes[k]!;
     const reads = nodeReads(node);
     const outs = (node.output ?? []).filter((s) => s !== '');
