@@ -95,6 +95,26 @@ describe('INT8 gate', () => {
     expect(Object.keys(prov.int8.algorithmOf).length + s.floatTensors.length).toBeGreaterThan(0);
   }, 180_000);
 
+  it('a second export with nothing changed reuses the cache and the fidelity result, in at most a fifth of the time', async () => {
+    const t0 = performance.now();
+    const a = await exportInt8('reuse', []);
+    const first = performance.now() - t0;
+    expect(a.code, a.err).toBe(0);
+    const t1 = performance.now();
+    const b = await exportInt8('reuse', ['--overwrite']);
+    const second = performance.now() - t1;
+    expect(b.code, b.err).toBe(0);
+    expect(b.err).toMatch(/reusing the cache/);
+    expect(b.err).toMatch(/fidelity check reused/);
+    expect(b.report.fidelity!.reused).toBe(true);
+    expect(b.report.fidelity!.verdict).toEqual(a.report.fidelity!.verdict);
+    expect(second).toBeLessThan(first / 5);
+    // A changed target is a different check: not reused (and the cache's search settings differ: recalibrated).
+    const c = await exportInt8('reuse', ['--overwrite', '--int8_target', 'detections=0.5']);
+    expect(c.err).not.toMatch(/fidelity check reused/);
+    expect(c.report.fidelity!.reused).toBeUndefined();
+  }, 240_000);
+
   it('tensors kept in FP16 by the search are absent from the cache and the Q/DQ model and pinned in trtexec and DeepStream', async () => {
     // An SNR target min-max INT8 cannot reach: the search falls back to float as far as its bound allows.
     const r = await exportInt8('fallback', ['--cal_algorithm', 'minmax', '--int8_target', 'snr=60']);

@@ -24,7 +24,7 @@ import {
   type Provenance,
 } from './calibrate/index.js';
 import type { CalibrationAlgorithm } from '../../shared/request.js';
-import type { FloatTensor } from '../../shared/report.js';
+import type { FidelityReport, FloatTensor } from '../../shared/report.js';
 import { formatInt8Target } from '../../shared/int8-target.js';
 import { TOOL } from './version.js';
 import { must, stageWrite, type JobState, type Step } from './steps.js';
@@ -47,6 +47,10 @@ export interface CalibrationOutcome {
   floatTensors: FloatTensor[];
   /** Seconds the statistics took (this run, or the run recorded in a reused cache's provenance): the search's bound is twice this. */
   calibrationSeconds: number;
+  /** A reused cache's recorded fidelity result and the digest of its inputs (reused when they match). */
+  recordedFidelity?: { inputs: string; report: FidelityReport };
+  /** Digest of this run's fidelity inputs (set by the fidelity step, recorded with the cache). */
+  fidelityInputs?: string;
   /** Files still to write once the search has settled the thresholds (absent when the cache was reused). */
   pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm };
 }
@@ -198,7 +202,15 @@ export const calibrateStep: Step = {
         const amax = amaxFromCache(cacheText, cacheFile);
         const recorded = parseProvenance(provText ?? '');
         const int8 = 'provenance' in recorded ? recorded.provenance.int8 : undefined;
-        s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection, floatTensors: int8?.floatTensors ?? [], calibrationSeconds: int8?.calibrationSeconds ?? 0 };
+        s.calibrated = {
+          preprocessing: pp,
+          amax,
+          cacheText,
+          selection: prepared.selection,
+          floatTensors: int8?.floatTensors ?? [],
+          calibrationSeconds: int8?.calibrationSeconds ?? 0,
+          ...(int8?.fidelity && int8.fidelityInputs ? { recordedFidelity: { inputs: int8.fidelityInputs, report: int8.fidelity as unknown as FidelityReport } } : {}),
+        };
         if (int8?.floatTensors.length) s.ctx.info(`the reused cache keeps ${int8.floatTensors.length} tensor(s) in FP16 (INT8 search of the run that wrote it): ${int8.floatTensors.map((f) => f.name).join(', ')}`);
         s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
@@ -338,7 +350,13 @@ export const quantizeStep: Step = {
       calibrated.cacheText = text;
       await stageWrite(s, 'cache', p.cacheFile, text);
       written.push(path.basename(p.cacheFile));
-      const int8 = { floatTensors: float, algorithmOf, calibrationSeconds: calibrated.calibrationSeconds, ...(s.fidelity?.verdict ? { meetsTarget: s.fidelity.verdict.meetsTarget } : {}) };
+      const int8 = {
+        floatTensors: float,
+        algorithmOf,
+        calibrationSeconds: calibrated.calibrationSeconds,
+        ...(s.fidelity?.verdict ? { meetsTarget: s.fidelity.verdict.meetsTarget } : {}),
+        ...(s.fidelity && calibrated.fidelityInputs ? { fidelityInputs: calibrated.fidelityInputs, fidelity: s.fidelity as unknown as Record<string, unknown> } : {}),
+      };
       if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance({ ...p.provenance, int8 }));
       if (plan.calibrationReport) {
         // The report's thresholds are the final ones (after the search), each with its algorithm.

@@ -3,7 +3,7 @@ import { shellQuote } from '../../shared/redact.js';
 import { fp16LayersOf, trtexecArgs } from './engine-step.js';
 import type { FidelityReport } from '../../shared/report.js';
 import { FidelitySchema, type Fidelity } from '../../shared/request.js';
-import { buildQdqModel } from './calibrate/index.js';
+import { buildQdqModel, sha256Hex, statSelection } from './calibrate/index.js';
 import { prefetchBatches } from './data/loader.js';
 import { sampleDims } from './data/preprocess.js';
 import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, type FidelityResult } from './fidelity/index.js';
@@ -58,6 +58,22 @@ export const fidelityStep: Step = {
     if (!held.source) {
       s.ctx.warn(`fidelity check skipped: ${held.reason}. The INT8 is not checked against a target. Add validation_file_pattern to the spec, or put more images in the calibration folder than --batches × --batch_size.`);
       return `skipped: ${held.reason}`;
+    }
+    // A reused cache whose recorded check compared exactly these images with these options: reuse it.
+    const inputs = sha256Hex(
+      JSON.stringify({ model: model.sha256, items: await statSelection(held.source.selection), images: opts.images, sensitivity: opts.sensitivity, suggest: opts.suggest, target: opts.target ?? null, search: opts.search, pp: calibrated.preprocessing }),
+    );
+    calibrated.fidelityInputs = inputs;
+    const recorded = calibrated.recordedFidelity;
+    if (!calibrated.pending && recorded && recorded.inputs === inputs && recorded.report.verdict) {
+      const v = recorded.report.verdict;
+      const again = { ...recorded.report, reused: true, verdict: { ...v, allowed: opts.allowBelowTarget } };
+      s.fidelity = again;
+      s.ctx.info(`fidelity check reused from ${path.basename(s.plan?.provenance ?? 'the cache provenance')}: same model, cache, held-out images and options (${recorded.report.images} image(s))`);
+      for (const line of fidelitySummary(again as FidelityResult)) s.ctx.info(line);
+      if (!v.meetsTarget) s.ctx.warn(`${v.summary}. Next: ${v.nextStep ?? ''}`);
+      const detail = `reused: ${describeChecks(v.checks)}`;
+      return v.meetsTarget ? detail : { detail: `INT8 below target — ${detail}`, alert: true };
     }
     s.ctx.info(`fidelity check on ${held.description}`);
     const input = summary.inputs[0];

@@ -51,6 +51,10 @@ export const ProvenanceSchema = z.object({
       algorithmOf: z.record(z.string(), z.enum(['entropy', 'minmax', 'percentile'])),
       calibrationSeconds: z.number(),
       meetsTarget: z.boolean().optional(),
+      /** Digest of what the fidelity check compared (held-out ids with size and mtime, options, target) … */
+      fidelityInputs: z.string().optional(),
+      /** … and its report, reused as is while that digest matches. */
+      fidelity: z.record(z.string(), z.unknown()).optional(),
     })
     .optional(),
 });
