@@ -78,6 +78,10 @@ async function exportAction(flags: ExportFlags, io: CliIO): Promise<number> {
       // The one-line verdict, last, so scripts and people see it without reading the table.
       io.stdout(`${below ? '✖' : '✔'} ${verdict.summary}.${below ? ` Next: ${verdict.nextStep ?? ''}` : ''}\n`);
       if (below) return verdict.allowed ? 0 : exitCodeFor('E_INT8_BELOW_TARGET');
+    } else if (report.precision === 'int8') {
+      // No verdict is not a pass: say the INT8 was not checked, and why.
+      const skipped = report.stages.find((st) => st.stage === 'fidelity');
+      io.stdout(`! INT8 not checked against a target: ${skipped?.detail ?? 'the fidelity check did not run'}.\n`);
     }
     return 0;
   } catch (e) {

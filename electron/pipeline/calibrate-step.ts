@@ -40,6 +40,8 @@ export interface CalibrationOutcome {
   selection?: readonly string[];
   /** Every algorithm's threshold per tensor (from this run's histograms): the INT8 search's choices. */
   alternatives?: Map<string, Record<CalibrationAlgorithm, number>>;
+  /** Each tensor's own fake-quant SNR at each alternative, from its histogram (the search's cheap ranking). */
+  localSnr?: Map<string, Record<CalibrationAlgorithm, number>>;
   /**
    * Tensors kept out of INT8 (the search's float fallback): no scale in the cache, no Q/DQ,
    * pinned to FP16 in the trtexec line and the DeepStream config.
@@ -286,12 +288,14 @@ export const calibrateStep: Step = {
       }
       const amax = new Map(result.tensors.map((t) => [t.name, t.threshold]));
       const alternatives = new Map(result.tensors.flatMap((t) => (t.alternatives ? [[t.name, t.alternatives] as const] : [])));
+      const localSnr = new Map(result.tensors.flatMap((t) => (t.localSnr ? [[t.name, t.localSnr] as const] : [])));
       s.calibrated = {
         preprocessing: pp,
         amax,
         cacheText: cacheTextFor(r.trtVersion, c.algorithm, amax, []),
         selection: prepared.selection,
         ...(alternatives.size ? { alternatives } : {}),
+        ...(localSnr.size ? { localSnr } : {}),
         floatTensors: [],
         calibrationSeconds: result.seconds,
         pending: { cacheFile, provenance, result, algorithm: c.algorithm },

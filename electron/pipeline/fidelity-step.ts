@@ -95,7 +95,12 @@ export const fidelityStep: Step = {
     const floatNames = () => new Set(calibrated.floatTensors.map((f) => f.name));
     const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { float });
     const baseQdq = buildQdq(calibrated.amax, floatNames());
+    const algorithm = must(r.calibration, 'calibration').algorithm;
+    const localSnr = calibrated.localSnr;
     const check = await runFidelity({
+      ...(localSnr ? { prescreenScores: new Map([...localSnr].map(([n, v]) => [n, v[algorithm]])) } : {}),
+      // The check (with its ranking) costs no more than the calibration did.
+      ...(calibrated.calibrationSeconds > 0 ? { budgetSeconds: Math.max(calibrated.calibrationSeconds, 1), startedAt: t0 } : {}),
       model: model.onnx,
       qdq: baseQdq,
       amax: calibrated.amax,
@@ -124,8 +129,10 @@ export const fidelityStep: Step = {
         evaluator,
         buildQdq,
         base: calibrated.amax,
-        algorithm: must(r.calibration, 'calibration').algorithm,
+        algorithm,
         ...(calibrated.alternatives ? { alternatives: calibrated.alternatives } : {}),
+        ...(localSnr ? { localSnr } : {}),
+        solo: check.sensitivity.map((x) => x.name),
         baseMeasured: check,
         activations: analyseQdq(baseQdq).activations,
         ranking: check.ranking,

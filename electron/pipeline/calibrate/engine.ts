@@ -63,6 +63,8 @@ export interface TensorStats {
   histogram?: HistogramSummary;
   /** Every algorithm's threshold from the same statistics (histogram forms only): the search's choices. */
   alternatives?: Record<CalibrationAlgorithm, number>;
+  /** The tensor's own fake-quant SNR (dB) at each alternative, estimated from the histogram. */
+  localSnr?: Record<CalibrationAlgorithm, number>;
 }
 
 export interface CalibrationResult {
@@ -400,6 +402,7 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     const s: TensorStats = { name: t.name, amax: m, threshold: r.threshold, scale: r.threshold / 127, clipped: r.clipped };
     if (r.histogram) s.histogram = r.histogram;
     if (r.alternatives) s.alternatives = r.alternatives;
+    if (r.localSnr) s.localSnr = r.localSnr;
     stats.push(s);
   });
   timing.thresholds = performance.now() - tt;

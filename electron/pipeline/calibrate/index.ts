@@ -1,5 +1,5 @@
 // INT8 calibration: statistics engine, algorithms, TensorRT cache, provenance, Q/DQ ONNX, report.
-export { clippedFraction, tensorThresholds, type TensorThresholds } from './thresholds.js';
+export { clippedFraction, histogramQuantSnr, tensorThresholds, type TensorThresholds } from './thresholds.js';
 export { runCalibration, DEFAULT_SAMPLE_TARGET, type CalibrationOptions, type CalibrationResult, type TensorStats } from './engine.js';
 export { entropyThreshold, type EntropyOptions, type ThresholdResult } from './entropy.js';
 export { percentileThreshold } from './percentile.js';

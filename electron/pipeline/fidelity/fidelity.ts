@@ -44,6 +44,15 @@ export interface FidelityOptions {
   /** Detection score threshold (default 0.5). */
   minScore?: number;
   threads?: number;
+  /**
+   * Each quantized activation's own fake-quant SNR (dB) at its threshold, already known (from the
+   * calibration histograms): replaces the pre-screen runs (one FP32 run per group of activations).
+   */
+  prescreenScores?: ReadonlyMap<string, number>;
+  /** Stop the solo runs when the check would pass this many seconds (measured from `startedAt`). */
+  budgetSeconds?: number;
+  /** performance.now() when the check began (default: when runFidelity was called). */
+  startedAt?: number;
   /** Held-out images with FP32 outputs already computed (the INT8 search's evaluator): `batches` is then ignored. */
   reference?: { images: readonly { feeds: Record<string, ort.Tensor>; outputs: Map<string, { data: Float32Array; dims: number[] }> }[] };
 }
@@ -96,7 +105,9 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   const acts = qg.activations.filter((a) => a.consumers.length > 0).map((a) => ({ ...a, amax: o.amax?.get(a.name) ?? a.amax }));
   const doSensitivity = o.sensitivity && acts.length > 0;
   // The FP32 reference also serves the pre-screen: the quantized activations become extra outputs.
-  const ref = doSensitivity ? withExtraOutputs(o.model, acts.map((a) => a.name)) : { model: o.model, added: [] as string[] };
+  const given = o.prescreenScores;
+  const havePrescreen = given !== undefined && acts.every((a) => given.has(a.name));
+  const ref = doSensitivity && !havePrescreen ? withExtraOutputs(o.model, acts.map((a) => a.name)) : { model: o.model, added: [] as string[] };
 
   const open = async (bytes: Uint8Array, optimization: 'all' | 'disabled', what: string): Promise<StudioSession> => {
     try {
@@ -105,7 +116,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       throw runtimeError(e, `ONNX Runtime could not load the ${what} for the fidelity check`);
     }
   };
-  const fp32 = o.reference && !doSensitivity ? undefined : await open(ref.model, 'all', 'FP32 model');
+  const fp32 = o.reference && (!doSensitivity || havePrescreen) ? undefined : await open(ref.model, 'all', 'FP32 model');
   // Q/DQ must stay float fake-quant (ORT_DISABLE_ALL): with optimizations ORT fuses
   // DQ→Conv→Q into integer kernels whose arithmetic is ORT's, not TensorRT's.
   let qdq: StudioSession | undefined;
@@ -180,14 +191,26 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     let sensitivity: FidelityReport['sensitivity'] = [];
     let evaluated = 0;
     let screenedOrder: string[] = [];
-    if (doSensitivity && images > 0 && fp32) {
+    if (doSensitivity && images > 0 && (fp32 || havePrescreen)) {
       check();
-      const screened = await prescreen(fp32, acts, ref.added, keep[0]!, prescreenGroup, check, tick);
+      const screened =
+        given && havePrescreen
+          ? acts.map((a, order) => ({ name: a.name, snrDb: given.get(a.name)!, clipped: 0, order })).sort((p, q) => p.snrDb - q.snrDb || p.order - q.order)
+          : await prescreen(fp32!, acts, ref.added, keep[0]!, prescreenGroup, check, tick);
       log('debug', `fidelity pre-screen (fake-quant error of each activation alone, 1 image): worst ${screened.slice(0, 5).map((s) => `${s.name} ${s.snrDb.toFixed(1)} dB`).join(', ')}`);
       screenedOrder = screened.map((x) => x.name);
       const chosen = screened.slice(0, candidatesWanted);
+      const start = o.startedAt ?? t0;
+      let soloSeconds = 0;
       for (const c of chosen) {
         check();
+        // Bounded: skip the remaining solo runs rather than run past the budget (the pre-screen order stands for them).
+        const spent = (performance.now() - start) / 1000;
+        if (o.budgetSeconds !== undefined && (spent >= o.budgetSeconds || (evaluated > 0 && spent + soloSeconds / evaluated > o.budgetSeconds))) {
+          log('debug', `fidelity: ${chosen.length - evaluated} solo run(s) skipped to stay within ${o.budgetSeconds.toFixed(1)} s`);
+          break;
+        }
+        const ts = performance.now();
         const bytes = keepQuantizers(qg.model, new Set([c.name]));
         const solo = await open(bytes, 'disabled', `Q/DQ model with only '${c.name}' quantized`);
         try {
@@ -209,6 +232,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
           await solo.release();
         }
         evaluated++;
+        soloSeconds += (performance.now() - ts) / 1000;
         tick();
       }
       sensitivity = sensitivity.sort((p, q) => p.snrDb - q.snrDb || p.cosine - q.cosine || (p.name < q.name ? -1 : p.name > q.name ? 1 : 0));

@@ -194,6 +194,10 @@ export interface SearchOptions {
   activations: readonly QuantizedActivation[];
   /** Tensors measured most damaging when quantized alone, worst first (the fidelity ranking). */
   ranking: readonly string[];
+  /** Of those, the ones measured end to end (quantized alone); they lead the fallback order. */
+  solo?: readonly string[];
+  /** Each tensor's own fake-quant SNR at each algorithm's threshold, from its histogram: no runs needed. */
+  localSnr?: ReadonlyMap<string, Record<CalibrationAlgorithm, number>>;
   target: Int8Target;
   budgetSeconds: number;
   signal?: AbortSignal;
@@ -246,6 +250,16 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
     return { measured, checks, score: targetScore(checks), seconds };
   };
   const met = () => best.checks.every((c) => c.ok);
+  /** Fallback order: the solo-measured tensors first, then the rest by their own error under the chosen thresholds. */
+  const rankingFor = (algorithmOf: ReadonlyMap<string, CalibrationAlgorithm>): string[] => {
+    const snr = o.localSnr;
+    if (!snr || !o.solo) return [...o.ranking];
+    const solo = new Set(o.solo);
+    const rest = quantized.filter((n) => !solo.has(n) && snr.has(n));
+    const own = (n: string) => snr.get(n)![algorithmOf.get(n) ?? o.algorithm];
+    rest.sort((p, q) => own(p) - own(q));
+    return [...o.solo, ...rest];
+  };
 
   try {
     if (met()) stoppedBy = 'already-met';
@@ -253,7 +267,11 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
     if (!met() && o.alternatives && o.alternatives.size > 0) {
       const alts = o.alternatives;
       const names = quantized.filter((n) => alts.has(n));
-      const local = await ev.localSnr(new Map(names.map((n) => [n, ALGORITHMS.map((a) => alts.get(n)![a])])), o.signal ? { signal: o.signal } : {});
+      const given = o.localSnr;
+      const local =
+        given && names.every((n) => given.has(n))
+          ? new Map(names.map((n) => [n, ALGORITHMS.map((a) => given.get(n)![a])]))
+          : await ev.localSnr(new Map(names.map((n) => [n, ALGORITHMS.map((a) => alts.get(n)![a])])), o.signal ? { signal: o.signal } : {});
       const choice = new Map<string, CalibrationAlgorithm>();
       for (const n of names) {
         const snr = local.get(n);
@@ -293,7 +311,7 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
     }
     // 2. Float fallback, most sensitive first: gallop k = 1, 2, 4, … then bisect.
     if (!met() && stoppedBy !== 'budget') {
-      const order = fallbackOrder(o.ranking, quantized);
+      const order = fallbackOrder(rankingFor(best.algorithmOf), quantized);
       planned = evaluations + fallbackEvals;
       const tryK = async (k: number) => {
         const float = new Set(order.slice(0, k));
@@ -346,7 +364,7 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
   o.onProgress?.(done, done);
 
   const byName = new Map(o.activations.map((a) => [a.name, a]));
-  const rankOf = new Map(fallbackOrder(o.ranking, quantized).map((n, i) => [n, i + 1]));
+  const rankOf = new Map(fallbackOrder(rankingFor(best.algorithmOf), quantized).map((n, i) => [n, i + 1]));
   const float: FloatTensor[] = [...best.float].map((name) => ({
     name,
     layers: layersOf(byName.get(name)),
