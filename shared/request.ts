@@ -61,7 +61,7 @@ export const CalibrationSchema = z
     /**
      * How entropy/percentile histograms are filled: 'sampled' (default) = exact max|x| plus a
      * fixed strided sample of each tensor; 'exact' = every value counted in-graph (opset ≥ 16,
-     * about 2–3× slower on CPU). See docs/FORMATS.md, calibration.
+     * 5–9× plain inference on CPU, against ≈ 1.2–2× for 'sampled'). See docs/FORMATS.md, calibration.
      */
     histogram: z.enum(['sampled', 'exact']).default(D.calHistogram),
     /** Accept fewer usable samples than batches × batchSize instead of failing. */
