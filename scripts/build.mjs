@@ -18,6 +18,7 @@ const entries = {
   'worker/utility': 'electron/worker/utility.ts',
   'bench/seal': 'bench/seal/seal.bench.ts',
   'bench/calibration': 'bench/calibration/calibration.bench.ts',
+  'bench/int8': 'bench/int8/int8.bench.ts',
 };
 // The preprocessing pool loads `loader-worker.js` next to the bundle that contains loader.ts.
 for (const dir of ['cli', 'worker', 'scripts', 'bench']) entries[`${dir}/loader-worker`] = 'electron/pipeline/data/loader-worker.ts';

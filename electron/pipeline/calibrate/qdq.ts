@@ -78,6 +78,7 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
 
   const isActivation = (name: string): boolean => name !== '' && !inits.has(name);
   const nodes = g.node ?? [];
+  const elemTypes = inferElemTypes(g);
 
   // Which activation inputs and weights to quantize.
   const actWanted = new Set<string>();
@@ -111,15 +112,28 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
   // Q/DQ node pairs, keyed by the tensor they replace.
   const replacement = new Map<string, string>();
   const pairFor = new Map<string, Node[]>();
-  const addPair = (x: string, scale: onnx.TensorProto, zp: onnx.TensorProto, axis: number | undefined): void => {
+  const addPair = (x: string, scale: onnx.TensorProto, zp: onnx.TensorProto, axis: number | undefined, half = false): void => {
     newInits.push(scale, zp);
     const q = scope.unique(`${x}_QuantizeLinear_Output`);
     const dq = scope.unique(`${x}_DequantizeLinear_Output`);
     const attrs: Record<string, number> = axis === undefined ? {} : { axis };
-    pairFor.set(x, [
-      makeNode('QuantizeLinear', [x, scale.name, zp.name], [q], attrs, scope.unique(`${x}_QuantizeLinear`)),
-      makeNode('DequantizeLinear', [q, scale.name, zp.name], [dq], attrs, scope.unique(`${x}_DequantizeLinear`)),
-    ]);
+    if (half) {
+      // A float16 activation: QuantizeLinear takes float32 only before opset 19 (and its scale's
+      // type must match x), so x → Cast(float) → Q → DQ → Cast(float16). TensorRT folds the casts.
+      const xf = scope.unique(`${x}_CastToFloat_Output`);
+      const dqf = scope.unique(`${x}_DequantizeLinear_Float`);
+      pairFor.set(x, [
+        makeNode('Cast', [x], [xf], { to: DataType.FLOAT }, scope.unique(`${x}_CastToFloat`)),
+        makeNode('QuantizeLinear', [xf, scale.name, zp.name], [q], attrs, scope.unique(`${x}_QuantizeLinear`)),
+        makeNode('DequantizeLinear', [q, scale.name, zp.name], [dqf], attrs, scope.unique(`${x}_DequantizeLinear`)),
+        makeNode('Cast', [dqf], [dq], { to: DataType.FLOAT16 }, scope.unique(`${x}_CastToFloat16`)),
+      ]);
+    } else {
+      pairFor.set(x, [
+        makeNode('QuantizeLinear', [x, scale.name, zp.name], [q], attrs, scope.unique(`${x}_QuantizeLinear`)),
+        makeNode('DequantizeLinear', [q, scale.name, zp.name], [dq], attrs, scope.unique(`${x}_DequantizeLinear`)),
+      ]);
+    }
     replacement.set(x, dq);
   };
 
@@ -138,7 +152,7 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
       skip(x, `range ${a} is zero or not finite`);
       continue;
     }
-    addPair(x, makeTensor(scope.unique(`${x}_scale`), [], Float32Array.of(a / 127)), makeTensor(scope.unique(`${x}_zero_point`), [], Int8Array.of(0)), undefined);
+    addPair(x, makeTensor(scope.unique(`${x}_scale`), [], Float32Array.of(a / 127)), makeTensor(scope.unique(`${x}_zero_point`), [], Int8Array.of(0)), undefined, elemTypes.get(x) === DataType.FLOAT16);
     activations++;
   }
 
@@ -201,4 +215,41 @@ export function buildQdqModelWithSummary(modelBytes: Uint8Array, amax: ReadonlyM
   if (skipped.length > 0) log('info', `Q/DQ: ${skipped.length} tensors left in float (${skipped.slice(0, 3).map((s) => `${s.name}: ${s.reason}`).join('; ')}${skipped.length > 3 ? '; …' : ''})`);
   log('info', `Q/DQ: ${activations} activation and ${weights} weight quantizers (${perChannel ? 'per-channel' : 'per-tensor'} weights), opset ${opset} kept`);
   return { model: encodeModel(out), summary: { activations, weights, perChannel, skipped } };
+}
+
+/** Element-type-changing ops with a fixed output type (besides Cast, whose `to` says it). */
+const FIXED_OUT: Record<string, number> = { Shape: DataType.INT64, Size: DataType.INT64, NonZero: DataType.INT64, ArgMax: DataType.INT64, ArgMin: DataType.INT64 };
+
+/**
+ * Element types of the graph's values, as far as a light forward pass can tell: declared types
+ * (inputs, outputs, value_info, initializers), Cast's `to`, a few fixed-type ops, Constant's
+ * value, and otherwise the type of the node's first typed input (true for the elementwise, conv,
+ * pool, resize and concat ops Q/DQ is placed around). Used to wrap float16 activations in casts.
+ */
+export function inferElemTypes(g: onnx.GraphProto.$Properties): Map<string, number> {
+  const t = new Map<string, number>();
+  for (const v of [...(g.input ?? []), ...(g.valueInfo ?? []), ...(g.output ?? [])]) {
+    const et = v.type?.tensorType?.elemType;
+    if (v.name && et) t.set(v.name, et);
+  }
+  for (const i of g.initializer ?? []) if (i.name && i.dataType) t.set(i.name, i.dataType);
+  const nodes = g.node ?? [];
+  // Unsorted graphs exist: repeat until nothing new is learned (bounded by the node count).
+  for (let pass = 0, changed = true; changed && pass < nodes.length; pass++) {
+    changed = false;
+    for (const n of nodes) {
+      const outs = (n.output ?? []).filter((o) => o !== '' && !t.has(o));
+      if (outs.length === 0) continue;
+      const op = n.opType ?? '';
+      let et: number | undefined;
+      if (op === 'Cast') et = attrInt(n, 'to', 0) || undefined;
+      else if (op in FIXED_OUT) et = FIXED_OUT[op];
+      else if (op === 'Constant') et = n.attribute?.find((a) => a.name === 'value')?.t?.dataType ?? undefined;
+      else et = (n.input ?? []).map((i) => t.get(i)).find((x) => x !== undefined);
+      if (et === undefined) continue;
+      for (const o of outs) t.set(o, et);
+      changed = true;
+    }
+  }
+  return t;
 }

