@@ -9,6 +9,7 @@ import { sampleDims } from './data/preprocess.js';
 import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, type FidelityResult } from './fidelity/index.js';
 import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
 import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
+import type { CalibrationAlgorithm } from '../../shared/request.js';
 import { StudioError } from '../../shared/errors.js';
 // Types only: steps.ts imports this module, so a value import would be circular.
 import type { JobState, Step } from './steps.js';
@@ -19,7 +20,7 @@ function must<T>(v: T | undefined, what: string): T {
 }
 
 /** JobState plus the fidelity result (until JobState carries `fidelity` itself). */
-type WithFidelity = JobState & { fidelity?: FidelityReport; calibrated?: JobState['calibrated'] & { selection?: readonly string[] } };
+type WithFidelity = JobState & { fidelity?: FidelityReport; calibrated?: JobState['calibrated'] & { selection?: readonly string[] }; int8Search?: PendingSearch | undefined };
 
 export function fidelityOptions(s: JobState): Fidelity {
   return s.request.fidelity ?? FidelitySchema.parse({});
@@ -90,7 +91,8 @@ export const fidelityStep: Step = {
       provider,
       signal: s.ctx.signal,
       log,
-      onImage: () => s.ctx.progress('fidelity', ++loaded, opts.images, 'images'),
+      // One progress line for the whole check: loading + FP32 runs, then the Q/DQ runs and the solo runs.
+      onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 : 0), 'runs'),
     });
     const floatNames = () => new Set(calibrated.floatTensors.map((f) => f.name));
     const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { float });
@@ -115,59 +117,108 @@ export const fidelityStep: Step = {
       provider,
       signal: s.ctx.signal,
       log,
-      onProgress: (done, total) => s.ctx.progress('fidelity', done, total, 'runs'),
+      onProgress: (done, total) => s.ctx.progress('fidelity', loaded + done, loaded + total, 'runs'),
     });
     const explicitTarget = opts.target;
     const target = explicitTarget ?? (evaluator.detOut.detections ? (evaluator.detOut.masks ? DEFAULT_DETECTION_TARGET : { detections: DEFAULT_DETECTION_TARGET.detections! }) : DEFAULT_TENSOR_TARGET);
     let result: FidelityResult = check;
-    let checks = checkTarget(check, target);
+    const checks = checkTarget(check, target);
+    const meets = checks.every((c) => c.ok);
+    const origin = explicitTarget ? ('request' as const) : ('default' as const);
     const canSearch = opts.search === 'auto' && calibrated.pending !== undefined;
-    if (opts.search === 'auto' && !checks.every((c) => c.ok) && !canSearch) s.ctx.warn('INT8 search skipped: the calibration cache was reused, so there are no statistics to search; pass --no-cal_reuse to calibrate and search again.');
-    if (canSearch) {
-      const budget = Math.max(2 * calibrated.calibrationSeconds, 1);
-      const search = await runInt8Search({
-        evaluator,
-        buildQdq,
-        base: calibrated.amax,
-        algorithm,
-        ...(calibrated.alternatives ? { alternatives: calibrated.alternatives } : {}),
-        ...(localSnr ? { localSnr } : {}),
-        solo: check.sensitivity.map((x) => x.name),
-        baseMeasured: check,
-        activations: analyseQdq(baseQdq).activations,
-        ranking: check.ranking,
-        target,
-        budgetSeconds: budget,
-        signal: s.ctx.signal,
-        log,
-        onProgress: (done, total) => s.ctx.progress('fidelity', done, total, 'images (INT8 search)'),
-      });
-      calibrated.amax = search.amax;
-      calibrated.floatTensors = search.float;
-      checks = search.checks;
-      result = { ...check, outputs: search.measured.outputs, search: search.report };
-      if (search.measured.detections) result.detections = search.measured.detections;
-      if (search.measured.masks) result.masks = search.measured.masks;
-      for (const st of search.report.steps) s.ctx.debug(`INT8 search step: ${st.step} → ${st.checks.map((c) => `${c.term} ${c.value === null ? 'n/a' : c.value.toFixed(3)}`).join(', ')}${st.kept ? ' (kept)' : ''} [${st.seconds.toFixed(2)} s]`);
-      s.ctx.info(
-        `INT8 search (${search.report.evaluations} evaluation(s), ${search.report.seconds.toFixed(1)} s of a ${budget.toFixed(1)} s bound): ${searchOutcome(search.report)}`,
-      );
-    } else if (opts.search === 'off') {
-      result = { ...check, search: { mode: 'off', stoppedBy: 'off', steps: [], algorithms: {}, floatTensors: calibrated.floatTensors, evaluations: 0, seconds: 0, budgetSeconds: 0 } };
+    if (opts.search === 'auto' && !meets && !canSearch) s.ctx.warn('INT8 search skipped: the calibration cache was reused, so there are no statistics to search; pass --no-cal_reuse to calibrate and search again.');
+    if (opts.search === 'off') result = { ...check, search: { mode: 'off', stoppedBy: 'off', steps: [], algorithms: {}, floatTensors: calibrated.floatTensors, evaluations: 0, seconds: 0, budgetSeconds: 0 } };
+    if (!meets && canSearch) {
+      // Below target: the search stage takes over (its own row, progress and ETA).
+      s.int8Search = { evaluator, buildQdq, baseQdq, check, checks, target, origin, algorithm, t0 };
+      return `${check.images} held-out image(s), before the search: ${describeChecks(checks)} (${((performance.now() - t0) / 1000).toFixed(1)} s); the INT8 search runs next`;
     }
-    const plan = s.plan;
-    const base = (f: string | undefined, d: string) => (f ? path.basename(f) : d);
-    result.trtexec = ['trtexec', ...trtexecArgs({ onnx: base(plan?.onnx, 'model.onnx'), engine: 'model.int8.engine', precision: 'int8', cache: base(plan?.cache, 'cal.bin'), explicitQdq: false, workspaceBytes: r.maxWorkspaceSize, fp16Layers: fp16LayersOf(calibrated.floatTensors) })].map(shellQuote).join(' ');
-    const verdict = buildVerdict(checks, target, explicitTarget ? 'request' : 'default', opts.allowBelowTarget, result);
-    result = { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
-    for (const line of fidelitySummary(result)) s.ctx.info(line);
-    s.fidelity = result;
-    if (!verdict.meetsTarget) s.ctx.warn(`${verdict.summary}. Next: ${verdict.nextStep ?? ''}`);
-    const w = result.outputs.reduce((m, o) => Math.min(m, o.snrDb), Infinity);
-    const detail = `${result.images} held-out image(s), ${describeChecks(checks)}${calibrated.floatTensors.length ? `, ${calibrated.floatTensors.length} tensor(s) kept in FP16` : ''}, worst output SNR ${Number.isFinite(w) ? w.toFixed(1) : '–'} dB (${result.seconds.toFixed(1)} s)`;
-    return verdict.meetsTarget ? detail : { detail: `INT8 below target — ${detail}`, alert: true };
+    return finishInt8(s, result, checks, target, origin, t0);
   },
 };
+
+/** What the fidelity stage hands to the search stage when the calibrated INT8 misses its target. */
+interface PendingSearch {
+  evaluator: Int8Evaluator;
+  buildQdq: (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => Uint8Array;
+  baseQdq: Uint8Array;
+  check: FidelityResult;
+  checks: TargetCheck[];
+  target: Int8Target;
+  origin: 'default' | 'request';
+  algorithm: CalibrationAlgorithm;
+  t0: number;
+}
+
+/**
+ * INT8 only, when the check found the calibrated thresholds below the target and the search is
+ * on: per-tensor algorithm, then float fallback, at most 2 × the calibration time.
+ */
+export const searchStep: Step = {
+  stage: 'search',
+  when: (st) => {
+    const s = st as WithFidelity;
+    if (s.request.precision !== 'int8') return false;
+    if (s.int8Search) return true;
+    const opts = fidelityOptions(s);
+    if (!opts.enabled) return 'no fidelity check, so no target to search for';
+    if (opts.search === 'off') return 'off (--int8_search off)';
+    if (s.fidelity?.verdict?.meetsTarget) return 'not needed: the calibrated INT8 meets its target';
+    if (s.fidelity?.reused) return 'not run: the recorded result was reused';
+    return s.fidelity ? 'not possible: the calibration cache was reused (no statistics)' : 'no fidelity result to search from';
+  },
+  async run(st) {
+    const s = st as WithFidelity;
+    const p = must(s.int8Search, 'pending INT8 search');
+    s.int8Search = undefined;
+    const calibrated = must(s.calibrated, 'calibration');
+    const localSnr = calibrated.localSnr;
+    const budget = Math.max(2 * calibrated.calibrationSeconds, 1);
+    const search = await runInt8Search({
+      evaluator: p.evaluator,
+      buildQdq: p.buildQdq,
+      base: calibrated.amax,
+      algorithm: p.algorithm,
+      ...(calibrated.alternatives ? { alternatives: calibrated.alternatives } : {}),
+      ...(localSnr ? { localSnr } : {}),
+      solo: p.check.sensitivity.map((x) => x.name),
+      baseMeasured: p.check,
+      activations: analyseQdq(p.baseQdq).activations,
+      ranking: p.check.ranking,
+      target: p.target,
+      budgetSeconds: budget,
+      signal: s.ctx.signal,
+      log: (level, text) => s.ctx.log(level, text),
+      onProgress: (done, total) => s.ctx.progress('search', done, total, 'images'),
+    });
+    calibrated.amax = search.amax;
+    calibrated.floatTensors = search.float;
+    const result: FidelityResult = { ...p.check, outputs: search.measured.outputs, search: search.report };
+    if (search.measured.detections) result.detections = search.measured.detections;
+    if (search.measured.masks) result.masks = search.measured.masks;
+    for (const x of search.report.steps) s.ctx.debug(`INT8 search step: ${x.step} → ${x.checks.map((c) => `${c.term} ${c.value === null ? 'n/a' : c.value.toFixed(3)}`).join(', ')}${x.kept ? ' (kept)' : ''} [${x.seconds.toFixed(2)} s]`);
+    s.ctx.info(`INT8 search (${search.report.evaluations} evaluation(s), ${search.report.seconds.toFixed(1)} s of a ${budget.toFixed(1)} s bound): ${searchOutcome(search.report)}`);
+    return finishInt8(s, result, search.checks, p.target, p.origin, p.t0);
+  },
+};
+
+/** The verdict, trtexec line, summary and stage detail of the final INT8 (with or without a search). */
+function finishInt8(s: WithFidelity, r: FidelityResult, checks: TargetCheck[], target: Int8Target, origin: 'default' | 'request', t0: number): string | { detail: string; alert: true } {
+  const opts = fidelityOptions(s);
+  const calibrated = must(s.calibrated, 'calibration');
+  const plan = s.plan;
+  const base = (f: string | undefined, d: string) => (f ? path.basename(f) : d);
+  let result: FidelityResult = { ...r };
+  result.trtexec = ['trtexec', ...trtexecArgs({ onnx: base(plan?.onnx, 'model.onnx'), engine: 'model.int8.engine', precision: 'int8', cache: base(plan?.cache, 'cal.bin'), explicitQdq: false, workspaceBytes: s.request.maxWorkspaceSize, fp16Layers: fp16LayersOf(calibrated.floatTensors) })].map(shellQuote).join(' ');
+  const verdict = buildVerdict(checks, target, origin, opts.allowBelowTarget, result);
+  result = { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
+  for (const line of fidelitySummary(result)) s.ctx.info(line);
+  s.fidelity = result;
+  if (!verdict.meetsTarget) s.ctx.warn(`${verdict.summary}. Next: ${verdict.nextStep ?? ''}`);
+  const w = result.outputs.reduce((m, o) => Math.min(m, o.snrDb), Infinity);
+  const detail = `${result.images} held-out image(s), ${describeChecks(checks)}${calibrated.floatTensors.length ? `, ${calibrated.floatTensors.length} tensor(s) kept in FP16` : ''}, worst output SNR ${Number.isFinite(w) ? w.toFixed(1) : '–'} dB (${result.seconds.toFixed(1)} s)`;
+  return verdict.meetsTarget ? detail : { detail: `INT8 below target — ${detail}`, alert: true };
+}
 
 function searchOutcome(r: Int8SearchReport): string {
   const alg = Object.entries(r.algorithms).map(([a, n]) => `${n} ${a}`).join(', ');

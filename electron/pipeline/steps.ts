@@ -14,7 +14,7 @@ import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js'
 import { nvinferConfig, buildLabels } from './deploy/index.js';
 import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep, fp16LayersOf } from './engine-step.js';
-import { fidelityStep } from './fidelity-step.js';
+import { fidelityStep, searchStep } from './fidelity-step.js';
 
 export interface SpecState {
   path: string;
@@ -277,4 +277,4 @@ const deepstreamStep: Step = {
   },
 };
 
-export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, fidelityStep, quantizeStep, writeStep, deepstreamStep, engineStep];
+export const steps: Step[] = [validate, specStep, modelStep, inspectStep, calibrateStep, fidelityStep, searchStep, quantizeStep, writeStep, deepstreamStep, engineStep];

@@ -225,12 +225,15 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
   let evalSeconds = 0;
   let done = 0;
   const quantized = o.activations.map((a) => a.name);
-  // Plan for the ETA: algorithm evaluations + galloping and bisection over the fallback ranking.
+  // Plan for the ETA: the algorithm mixes, or galloping and bisection over the fallback ranking.
   const algEvals = o.alternatives ? ALGORITHMS.length : 0;
-  const fallbackEvals = Math.max(1, 2 * Math.ceil(Math.log2(quantized.length + 1)));
+  // Typical: a pass within a few gallop steps and as many bisection steps.
+  const fallbackEvals = Math.max(1, Math.ceil(Math.log2(quantized.length + 1)));
   let planned = algEvals + fallbackEvals;
-  const progress = () => o.onProgress?.(done, Math.max(done, planned * perEval));
   const elapsed = () => (performance.now() - t0) / 1000;
+  // The plan never runs past the time bound: what the remaining budget allows at the mean evaluation time.
+  const affordable = () => (evaluations === 0 ? Infinity : evaluations + Math.max(0, Math.floor((o.budgetSeconds - elapsed()) / (evalSeconds / evaluations))));
+  const progress = () => o.onProgress?.(done, Math.max(done, Math.min(planned, affordable()) * perEval));
   const canAfford = () => evaluations === 0 || elapsed() + evalSeconds / evaluations <= o.budgetSeconds;
   let stoppedBy: Int8SearchReport['stoppedBy'] = 'exhausted';
 
@@ -285,7 +288,8 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
       const localOf = (n: string) => choice.get(n) ?? o.algorithm;
       if (names.some((n) => localOf(n) !== o.algorithm)) mixes.push({ label: `per-tensor algorithm by each tensor's own error (${counts(localOf)})`, of: localOf });
       for (const a of ALGORITHMS) if (a !== o.algorithm) mixes.push({ label: `${a} for every tensor`, of: () => a });
-      planned = mixes.length + fallbackEvals;
+      // Planned per phase: the ETA assumes this phase reaches the target (re-planned if it does not).
+      planned = mixes.length;
       for (const mix of mixes) {
         if (!canAfford()) {
           stoppedBy = 'budget';
@@ -335,8 +339,11 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
         }
         lo = k;
         if (!bestMiss || r.score > bestMiss.score) bestMiss = r;
+        // Still missing at k: at least one more gallop step, then bisection over (k, 2k].
+        planned = Math.max(planned, evaluations + 1 + Math.ceil(Math.log2(Math.max(1, k))));
         if (k >= order.length) break;
       }
+      if (pass) planned = evaluations + Math.ceil(Math.log2(Math.max(1, pass.k - lo)));
       while (pass && pass.k - lo > 1) {
         if (!canAfford()) {
           stoppedBy = 'budget';

@@ -203,12 +203,14 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
       Object.assign(calibration, { tensorStats: fakeTensorStats() });
       if (req.fidelity?.enabled === false) skip('fidelity', 'fidelity check turned off');
       else if (!(await stage('fidelity', 500, ['FP32 vs INT8 on 8 held-out images: cosine 0.998']))) return;
+      skip('search', 'not needed: the calibrated INT8 meets its target');
       if (!(await stage('quantize', 350, [req.outputs.qdq ? 'cal.bin + inserted 826 QuantizeLinear/DequantizeLinear pairs' : 'cal.bin']))) return;
       if (req.outputs.qdq) artifact('qdq', req.outputs.qdq, 178_902_331);
     } else {
       skip('calibrate', `${req.precision.toUpperCase()} needs no calibration`);
       skip('quantize', `${req.precision.toUpperCase()} needs no Q/DQ model`);
       skip('fidelity', `${req.precision.toUpperCase()} needs no fidelity check`);
+      skip('search', `${req.precision.toUpperCase()} needs no INT8 search`);
     }
 
     if (req.outputs.etlt.includes('exists') && !req.overwrite) {
