@@ -57,7 +57,7 @@ async function measure(request: ExportRequestInput): Promise<Measured> {
 const f1 = (x: number) => x.toFixed(1);
 const pct = (x: number | null) => (x === null ? '–' : `${Math.round(100 * x)} %`);
 
-async function benchModel(name: string, base: (out: string) => ExportRequestInput): Promise<string[]> {
+async function benchModel(name: string, base: (out: string) => ExportRequestInput, withOff = true): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `int8-bench-${name}-`));
   const rows: string[] = [];
   const run = async (label: string, sub: string, extra: Partial<ExportRequestInput> & { fidelity?: ExportRequestInput['fidelity'] }) => {
@@ -80,7 +80,7 @@ async function benchModel(name: string, base: (out: string) => ExportRequestInpu
     console.error(rows[rows.length - 1]);
     return m;
   };
-  await run('INT8, `--int8_search off` (check only)', 'off', { fidelity: { search: 'off' } });
+  if (withOff) await run('INT8, `--int8_search off` (check only)', 'off', { fidelity: { search: 'off' } });
   const first = await run('INT8, search on (default)', 'auto', {});
   const again = await run('same export again (cache + check reused)', 'auto', { overwrite: true });
   rows.push(`| ${name} | reuse ÷ calibrating export | ${(again.wall / first.wall).toFixed(2)}× | | | | | | | | |`);
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
         calibration: { source: 'image-dir', imageDir: photos, batches: 1, batchSize: 4 },
         fidelity: { images: 2 },
         outputs: { etlt: path.join(out, 'model.etlt'), cache: path.join(out, 'cal.bin') },
-      }))),
+      }), false)),
     );
   }
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');

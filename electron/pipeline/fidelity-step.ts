@@ -187,6 +187,7 @@ export const searchStep: Step = {
       ranking: p.check.ranking,
       target: p.target,
       budgetSeconds: budget,
+      evalSecondsHint: p.check.qdqSeconds,
       signal: s.ctx.signal,
       log: (level, text) => s.ctx.log(level, text),
       onProgress: (done, total) => s.ctx.progress('search', done, total, 'images'),

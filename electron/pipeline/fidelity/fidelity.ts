@@ -66,6 +66,8 @@ export interface FidelityResult extends FidelityReport {
   sensitivityEvaluated: number;
   /** Every quantized activation, most damaging first: the solo-evaluated ones, then the rest by their own fake-quant error. */
   ranking: string[];
+  /** Seconds the Q/DQ pass over the held-out images took (session included): what one search evaluation costs. */
+  qdqSeconds: number;
 }
 
 /** Suggest a tensor only if quantizing it alone costs the output more than this (dB) … */
@@ -121,6 +123,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   // DQ→Conv→Q into integer kernels whose arithmetic is ORT's, not TensorRT's.
   let qdq: StudioSession | undefined;
   try {
+    const tq = performance.now();
     qdq = await open(o.qdq, 'disabled', 'Q/DQ model');
     const perOutput = new Map<string, AgreementAccumulator>();
     const shapes: { name: string; dims: readonly number[] }[] = [];
@@ -185,6 +188,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       }
     }
     await qdq.release();
+    const qdqSeconds = (performance.now() - tq) / 1000;
 
     const outputs = [...perOutput].map(([name, acc]) => ({ name, ...acc.result() }));
     const full = worst(outputs);
@@ -256,6 +260,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       sensitivityCandidates: acts.length,
       sensitivityEvaluated: evaluated,
       ranking: [...new Set([...sensitivity.map((x) => x.name), ...screenedOrder])],
+      qdqSeconds,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {

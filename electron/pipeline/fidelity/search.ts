@@ -200,6 +200,8 @@ export interface SearchOptions {
   localSnr?: ReadonlyMap<string, Record<CalibrationAlgorithm, number>>;
   target: Int8Target;
   budgetSeconds: number;
+  /** What one evaluation is expected to cost before any ran (the check's Q/DQ pass): the bound holds from the first one. */
+  evalSecondsHint?: number;
   signal?: AbortSignal;
   log?: LogFn;
   onProgress?: (done: number, total: number) => void;
@@ -232,9 +234,10 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
   let planned = algEvals + fallbackEvals;
   const elapsed = () => (performance.now() - t0) / 1000;
   // The plan never runs past the time bound: what the remaining budget allows at the mean evaluation time.
-  const affordable = () => (evaluations === 0 ? Infinity : evaluations + Math.max(0, Math.floor((o.budgetSeconds - elapsed()) / (evalSeconds / evaluations))));
+  const meanEval = () => (evaluations === 0 ? (o.evalSecondsHint ?? 0) : evalSeconds / evaluations);
+  const affordable = () => (meanEval() <= 0 ? Infinity : evaluations + Math.max(0, Math.floor((o.budgetSeconds - elapsed()) / meanEval())));
   const progress = () => o.onProgress?.(done, Math.max(done, Math.min(planned, affordable()) * perEval));
-  const canAfford = () => evaluations === 0 || elapsed() + evalSeconds / evaluations <= o.budgetSeconds;
+  const canAfford = () => elapsed() + (evaluations === 0 ? (o.evalSecondsHint ?? 0) : evalSeconds / evaluations) <= o.budgetSeconds;
   let stoppedBy: Int8SearchReport['stoppedBy'] = 'exhausted';
 
   const baseChecks = checkTarget(o.baseMeasured, o.target);
