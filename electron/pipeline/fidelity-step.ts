@@ -92,7 +92,7 @@ export const fidelityStep: Step = {
       signal: s.ctx.signal,
       log,
       // One progress line for the whole check: loading + FP32 runs, then the Q/DQ runs and the solo runs.
-      onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 : 0), 'runs'),
+      onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 * 3 : 0), 'runs'),
     });
     const floatNames = () => new Set(calibrated.floatTensors.map((f) => f.name));
     const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { float });

@@ -135,9 +135,12 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     const candidatesWanted = Math.max(0, o.sensitivityCandidates ?? 12);
     const prescreenGroup = Math.max(1, o.prescreenGroup ?? 8);
     const planned = Number.isFinite(maxImages) ? maxImages : 0;
-    const progressTotal = () => planned + (doSensitivity ? Math.ceil(ref.added.length / prescreenGroup) + Math.min(candidatesWanted, acts.length) : 0);
+    // Progress in Q/DQ-image runs: a solo run weighs its images + 1 (its session), a pre-screen group 1.
+    let soloPlanned = doSensitivity ? Math.min(candidatesWanted, acts.length) : 0;
+    const prescreenUnits = doSensitivity && !havePrescreen ? Math.ceil(ref.added.length / prescreenGroup) : 0;
+    const progressTotal = () => planned + prescreenUnits + soloPlanned * (keepN + 1);
     let done = 0;
-    const tick = () => o.onProgress?.(++done, Math.max(progressTotal(), done));
+    const tick = (w = 1) => o.onProgress?.((done += w), Math.max(progressTotal(), done));
     let images = 0;
 
     const source = async function* (): AsyncGenerator<{ feeds: Record<string, ort.Tensor>; outs?: Outputs }> {
@@ -206,6 +209,12 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       const chosen = screened.slice(0, candidatesWanted);
       const start = o.startedAt ?? t0;
       let soloSeconds = 0;
+      // How many solo runs the budget is likely to allow, from the Q/DQ pass just measured (for the ETA).
+      if (o.budgetSeconds !== undefined && images > 0) {
+        const perSolo = (qdqSeconds / images) * (Math.min(keepN, images) + 1);
+        const left = o.budgetSeconds - (performance.now() - start) / 1000;
+        soloPlanned = Math.max(0, Math.min(chosen.length, Math.floor(left / Math.max(1e-3, perSolo))));
+      } else soloPlanned = chosen.length;
       for (const c of chosen) {
         check();
         // Bounded: skip the remaining solo runs rather than run past the budget (the pre-screen order stands for them).
@@ -237,7 +246,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
         }
         evaluated++;
         soloSeconds += (performance.now() - ts) / 1000;
-        tick();
+        if (evaluated > soloPlanned) soloPlanned = evaluated;
+        tick(keep.length + 1);
       }
       sensitivity = sensitivity.sort((p, q) => p.snrDb - q.snrDb || p.cosine - q.cosine || (p.name < q.name ? -1 : p.name > q.name ? 1 : 0));
     }
