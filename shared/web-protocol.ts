@@ -27,6 +27,8 @@ export const WEB_METHODS = [
   'commandFor',
   'startExport',
   'cancelJob',
+  'listJobs',
+  'clearJobs',
   'getSettings',
   'setSettings',
   'recentFiles',

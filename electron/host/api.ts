@@ -119,7 +119,10 @@ export function createHostApi(deps: HostDeps): HostApi {
         return reader.call('previewTensor', { path: file, specPath: specPath === null ? null : path.resolve(specPath), preprocessing, resize });
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
+    // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
     startExport: (...a) => call('startExport', a, async ([request]) => ({ jobId: jobs.start(request as ExportRequest) })),
+    listJobs: (...a) => call('listJobs', a, async () => jobs.list()),
+    clearJobs: (...a) => call('clearJobs', a, async ([ids]) => jobs.clear(ids)),
     cancelJob: (...a) =>
       call('cancelJob', a, async ([jobId]) => {
         if (!jobs.info(jobId)) throw new StudioError('E_REQUEST_INVALID', `No export job with id ${jobId}`, 'The job may belong to an earlier session.');

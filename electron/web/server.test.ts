@@ -136,6 +136,8 @@ describe('web mode security', () => {
       commandFor: [{ model: 'm.onnx' }],
       startExport: [{ model: 'm.onnx', key: 'k', outputs: {} }],
       cancelJob: [7],
+      listJobs: ['all'],
+      clearJobs: [[42]],
       getSettings: [true],
       setSettings: [{ key: 'secret' }],
       recentFiles: [null],
