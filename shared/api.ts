@@ -109,6 +109,10 @@ export interface JobEventBatch {
   events: JobEvent[];
   /** The job's queue state, when it changed (queued → running on a GPU, cancelling, ended). */
   state?: JobQueueState;
+  /** Position of this batch in the job's stream (1, 2, …): a snapshot with seq ≥ it already holds it. */
+  seq?: number;
+  /** Resync (web mode sends one per job when its socket (re)connects): replace what you hold of the job. */
+  snapshot?: JobSnapshot;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,6 +138,8 @@ export type JobStageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'faile
 
 export interface JobSnapshot extends JobQueueState {
   jobId: string;
+  /** The seq of the last batch folded in (see JobEventBatch.seq). */
+  seq: number;
   /** ms since epoch. */
   createdAt: number;
   startedAt: number | null;

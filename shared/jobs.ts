@@ -5,6 +5,7 @@ import { STAGES, type JobEvent } from './events.js';
 export function newSnapshot(jobId: string, request: JobRequestSummary, gpu: number | 'cpu' | null, now = Date.now()): JobSnapshot {
   return {
     jobId,
+    seq: 0,
     status: 'queued',
     gpu,
     createdAt: now,

@@ -213,7 +213,7 @@ export class JobManager {
     job.snapshot.status = job.status;
     job.snapshot.gpu = job.gpu;
     const state: JobQueueState = { status: job.status, gpu: job.gpu, ...(job.snapshot.waitingFor ? { waitingFor: [...job.snapshot.waitingFor] } : {}) };
-    this.deliver({ jobId: job.id, events: [], state });
+    this.deliver({ jobId: job.id, events: [], state, seq: ++job.snapshot.seq });
   }
 
   /** Every job, oldest first, as the registry keeps it (no key anywhere). */
@@ -298,7 +298,7 @@ export class JobManager {
   private emit(job: Job, events: JobEvent[]): void {
     if (events.length === 0) return;
     recordJobEvents(job.snapshot, events);
-    this.deliver({ jobId: job.id, events });
+    this.deliver({ jobId: job.id, events, seq: ++job.snapshot.seq });
   }
 
   private deliver(batch: JobEventBatch): void {

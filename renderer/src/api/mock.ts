@@ -94,8 +94,10 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
   function emit(jobId: string, events: JobEvent[]): void {
     const snap = registry.get(jobId);
     let state: JobEventBatch['state'];
+    let seq: number | undefined;
     if (snap) {
       recordJobEvents(snap, events);
+      seq = ++snap.seq;
       const last = events.at(-1);
       const status: QueueJobStatus | null = last?.type === 'result' ? 'done' : last?.type === 'error' ? (last.error.code === 'E_CANCELLED' ? 'cancelled' : 'failed') : null;
       if (status) {
@@ -104,7 +106,7 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
         state = { status, gpu: snap.gpu };
       }
     }
-    for (const l of [...listeners]) l({ jobId, events, ...(state ? { state } : {}) });
+    for (const l of [...listeners]) l({ jobId, events, ...(state ? { state } : {}), ...(seq !== undefined ? { seq } : {}) });
   }
 
   function command(req: ExportRequestInput): string {
