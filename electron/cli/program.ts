@@ -7,6 +7,7 @@ import { flagsToRequest, type ExportFlags } from './export-args.js';
 import { ConsoleRenderer } from './progress.js';
 import { inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
 import { serveCommand } from './serve.js';
+import { addBatchCommands } from './batch/commands.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -39,7 +40,7 @@ Examples:
       --batches 10 --batch_size 8 --cal_cache_file ./cal.bin
 `;
 
-function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) => void): void {
+function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) => void): Command {
   const cmd = parent
     .command('export')
     .description('Export a Mask R-CNN model to an encrypted .etlt (+ INT8 cache, DeepStream config)')
@@ -100,6 +101,7 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
       setExit(await exportAction(opts, io));
     });
   cmd.showHelpAfterError('(run with --help for usage)');
+  return cmd;
 }
 
 function camelFlags(opts: Record<string, unknown>): ExportFlags {
@@ -146,10 +148,13 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
 
   // Created with .command() so they inherit exitOverride/configureOutput.
   const maskRcnn = program.command('mask_rcnn').description('Mask R-CNN tasks (TAO-compatible flags)');
-  addExportCommand(maskRcnn, io, setExit);
+  const exportCommand = addExportCommand(maskRcnn, io, setExit);
   // `tao model mask_rcnn export …` users can keep the `model` word.
   const model = program.command('model', { hidden: true }).description('alias: export-studio model mask_rcnn export …');
   addExportCommand(model.command('mask_rcnn').description('Mask R-CNN tasks'), io, setExit);
+
+  // Batch manifests: each entry in the flags of the export command defined above.
+  addBatchCommands(program, exportCommand, io, setExit);
 
   program
     .command('inspect')
