@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
+// Types generated from the Kubernetes OpenAPI spec (dev-only, erased at build): the literals
+// below get TypeScript's excess-property check, so a misspelled or unknown field fails to compile.
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import { StudioError } from '../../../shared/errors.js';
 import { TOOL } from '../../pipeline/version.js';
 import type { Manifest } from './manifest.js';
@@ -40,8 +44,8 @@ export function k8sName(s: string, max = 52): string {
 }
 
 export interface K8sObjects {
-  configMap: Record<string, unknown>;
-  job: Record<string, unknown>;
+  configMap: IConfigMap;
+  job: IJob;
 }
 
 /**
@@ -64,13 +68,13 @@ export function k8sObjects(manifest: Manifest, manifestText: string, o: K8sOptio
     requests.memory = o.memory;
     limits.memory = o.memory;
   }
-  const configMap = {
+  const configMap: IConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: meta(`${name}-manifest`),
     data: { 'manifest.yaml': manifestText },
   };
-  const job = {
+  const job: IJob = {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: { ...meta(name), annotations: { 'export-studio/manifest': path.basename(manifest.file), 'export-studio/entries': manifest.entries.map((e) => `${e.index}=${e.name}`).join(',') } },

@@ -171,7 +171,7 @@ export function parseManifest(text: string, file: string, opts: LoadOptions): Ma
     throw manifestError(file, text, problems);
   }
   const specs = exportFlagSpecs(opts.exportCommand);
-  let manifestName = path.basename(file).replace(/\.(ya?ml)$/i, '');
+  let manifestName = path.basename(file).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63) || 'batch';
   let defaults: YAMLMap | null = null;
   let exportsSeq: YamlNode | null = null;
   for (const pair of root.items) {
