@@ -64,7 +64,7 @@ async function generate(extra: string[] = []): Promise<{ text: string; configMap
   const text = await fs.readFile(file, 'utf8');
   const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>);
   expect(docs.map((d) => d.kind)).toEqual(['ConfigMap', 'Job']);
-  return { text, configMap: docs[0] as Record<string, unknown>, job: docs[1] as IJob, out: cli.out.join('') };
+  return { text, configMap: docs[0] as Record<string, unknown>, job: docs[1] as unknown as IJob, out: cli.out.join('') };
 }
 
 describe('batch submit --k8s --dry-run', () => {
