@@ -222,6 +222,28 @@ describe('web mode API', () => {
     expect(await api('cancelJob', ['no-such-job'])).toMatchObject({ ok: false, error: { code: 'E_REQUEST_INVALID' } });
     a.ws.close();
     b.ws.close();
+
+    // A page that connects afterwards (a reload, a second tab, a reconnect) first gets every job's
+    // snapshot from the registry: the finished job with its stages, artifacts and report, no key.
+    // (Listening from before 'open': the snapshot may arrive in the same packet as the handshake.)
+    const late = new WebSocket(`ws://127.0.0.1:${web.port}/ws?token=${web.token}`);
+    const first = await new Promise<JobEventBatch>((resolve, reject) => {
+      late.once('message', (d) => resolve((JSON.parse(String(d)) as { batch: JobEventBatch }).batch));
+      late.once('error', reject);
+    });
+    late.close();
+    expect(first.jobId).toBe(jobId);
+    expect(first.snapshot).toMatchObject({ jobId, status: 'done', request: { model: S.tlt }, error: null });
+    expect(first.snapshot?.stages.find((st) => st.id === 'write')?.status).toBe('done');
+    expect(first.snapshot?.artifacts.map((x) => path.basename(x.path))).toContain('m.etlt');
+    expect(first.snapshot?.report?.seconds).toBeGreaterThan(0);
+    // The live batches carry increasing seq numbers; the snapshot holds up to the last one.
+    const seqs = got[0]!.filter((x) => x.jobId === jobId).map((x) => x.seq ?? 0);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(first.snapshot?.seq).toBe(Math.max(...seqs));
+    expect(JSON.stringify(first)).not.toContain(SAMPLE_KEY);
+    const listed = await api<unknown[]>('listJobs', []);
+    expect(listed.ok && listed.value.length).toBe(1);
   });
 });
 
