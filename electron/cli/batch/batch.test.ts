@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStudioError, type StudioError } from '../../../shared/errors.js';
 import { makeSample, SAMPLE_KEY, type SampleLayout } from '../../../scripts/make-sample.js';
 import { forkWorkerFactory } from '../../host/worker-process.js';
-import { buildProgram, runCli, type CliIO } from '../program.js';
+import { runCli, type CliIO } from '../program.js';
 import { parseManifest, type LoadOptions } from './manifest.js';
 import { runBatch } from './run.js';
 import { findVerdict, type BatchSummary } from './summary.js';
@@ -31,14 +31,7 @@ function io(env: NodeJS.ProcessEnv = {}): CliIO & { out: string[]; err: string[]
   return { out, err, stdout: (s) => out.push(s), stderr: (s) => err.push(s), isTTY: false, env, signal: new AbortController().signal };
 }
 
-function exportCommand() {
-  const program = buildProgram(io(), () => undefined);
-  const cmd = program.commands.find((c) => c.name() === 'mask_rcnn')?.commands.find((c) => c.name() === 'export');
-  if (!cmd) throw new Error('no export command');
-  return cmd;
-}
-
-const opts = (env: NodeJS.ProcessEnv = { EXPORT_STUDIO_KEY: SAMPLE_KEY }): LoadOptions => ({ env, exportCommand: exportCommand(), requireKeys: true, checkInputs: true });
+const opts = (env: NodeJS.ProcessEnv = { EXPORT_STUDIO_KEY: SAMPLE_KEY }): LoadOptions => ({ env, requireKeys: true, checkInputs: true });
 
 function parseError(text: string, o: LoadOptions = opts()): StudioError {
   try {

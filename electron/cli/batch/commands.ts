@@ -48,7 +48,7 @@ function defaultResultsDir(manifest: Manifest): string {
 }
 
 /** `export-studio batch run|submit|status|task`. */
-export function addBatchCommands(program: Command, exportCommand: Command, io: CliIO, setExit: (code: number) => void): void {
+export function addBatchCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
   const guarded = (body: () => Promise<number>) => async () => {
     try {
       setExit(await body());
@@ -62,7 +62,7 @@ export function addBatchCommands(program: Command, exportCommand: Command, io: C
       setExit(70);
     }
   };
-  const load = (file: string, requireKeys: boolean | ((i: number) => boolean), checkInputs: boolean) => loadManifest(file, { env: io.env, exportCommand, requireKeys, checkInputs });
+  const load = (file: string, requireKeys: boolean | ((i: number) => boolean), checkInputs: boolean) => loadManifest(file, { env: io.env, requireKeys, checkInputs });
 
   const batch = program.command('batch').description('Many exports from one YAML manifest: on this machine (one per GPU), as a Slurm job array, or as a Kubernetes Indexed Job').addHelpText('after', BATCH_HELP);
 

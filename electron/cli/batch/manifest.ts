@@ -1,19 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
-import type { Command, Option } from 'commander';
 import { StudioError, isStudioError } from '../../../shared/errors.js';
 import { ExportRequestSchema, type ExportRequest } from '../../../shared/request.js';
 import { plannedWrites } from '../../host/job-manager.js';
 import { flagsToRequest, type ExportFlags, type FlagNotice } from '../export-args.js';
+import { EXPORT_FLAGS, flagOption, type ExportFlagName, type FlagDef } from '../export-flags.js';
 
 /**
  * A batch manifest (YAML): a list of exports, each in the CLI's own terms — the long flag names
  * of `export-studio mask_rcnn export` without the dashes (model, experiment_spec, output_file,
- * data_type, cal_image_dir, batches, …) — with `defaults` shared by every entry. The flags are
- * read from the CLI's own command definition (no second flag table) and turned into requests by
- * the CLI's own flagsToRequest, so an entry means exactly what the same flags mean on the
- * command line. Keys never appear in a manifest: each entry names the environment variable that
+ * data_type, cal_image_dir, batches, …) — with `defaults` shared by every entry. The flags come
+ * from the CLI's one flag table (export-flags.ts: names, value shapes, choices) and are turned
+ * into requests by the CLI's own flagsToRequest with its defaults (shared/defaults.ts), so an
+ * entry means exactly what the same flags mean on the command line. Keys never appear in a manifest: each entry names the environment variable that
  * holds its key (key_env, default EXPORT_STUDIO_KEY).
  *
  *   defaults:
@@ -70,8 +70,6 @@ export interface ManifestProblem {
 
 export interface LoadOptions {
   env: NodeJS.ProcessEnv;
-  /** The export command (for its flag definitions); see exportFlagSpecs. */
-  exportCommand: Command;
   /** Require key_env to be set: for every entry (local runs) or those the predicate names (one task). Otherwise a placeholder key validates. */
   requireKeys: boolean | ((index: number) => boolean);
   /** Check that model / spec / calibration inputs exist here (not for a cluster's paths). */
@@ -81,30 +79,27 @@ export interface LoadOptions {
 interface FlagSpec {
   /** Manifest spelling: the long flag without dashes (and without no- for negatable ones). */
   name: string;
-  attribute: string;
+  /** The ExportFlags field (the table's key). */
+  field: ExportFlagName;
   takesValue: boolean;
   variadic: boolean;
   negate: boolean;
   choices: readonly string[] | undefined;
-  defaultValue: unknown;
 }
 
-/** The flags of `mask_rcnn export`, read from its commander definition. */
-export function exportFlagSpecs(cmd: Command): Map<string, FlagSpec> {
+/** Export flags that mean nothing per entry of a batch. */
+const NOT_PER_ENTRY = new Set<ExportFlagName>(['key', 'dryRun']);
+
+/** The flags of `mask_rcnn export` in manifest spelling, from the CLI's one flag table. */
+export function exportFlagSpecs(): Map<string, FlagSpec> {
   const out = new Map<string, FlagSpec>();
-  for (const o of cmd.options as readonly Option[]) {
+  for (const [field, def] of Object.entries(EXPORT_FLAGS) as [ExportFlagName, FlagDef][]) {
+    if (NOT_PER_ENTRY.has(field)) continue;
+    const o = flagOption(def);
     if (!o.long) continue;
     const long = o.long.replace(/^--/, '');
     const name = o.negate ? long.replace(/^no-/, '') : long;
-    out.set(name, {
-      name,
-      attribute: o.attributeName(),
-      takesValue: o.required || o.optional,
-      variadic: o.variadic,
-      negate: o.negate,
-      choices: o.argChoices,
-      defaultValue: o.defaultValue,
-    });
+    out.set(name, { name, field, takesValue: o.required || o.optional, variadic: o.variadic, negate: o.negate, choices: def.choices });
   }
   return out;
 }
@@ -170,7 +165,7 @@ export function parseManifest(text: string, file: string, opts: LoadOptions): Ma
     at(root, 'the manifest must be a mapping with an `exports:` list (and optional `defaults:`)');
     throw manifestError(file, text, problems);
   }
-  const specs = exportFlagSpecs(opts.exportCommand);
+  const specs = exportFlagSpecs();
   let manifestName = path.basename(file).replace(/\.(ya?ml)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63) || 'batch';
   let defaults: YAMLMap | null = null;
   let exportsSeq: YamlNode | null = null;
@@ -236,20 +231,17 @@ export function parseManifest(text: string, file: string, opts: LoadOptions): Ma
       if (needKey && (key === undefined || key === '')) {
         at(keyEnvNode ?? node, `the key for this export is read from $${keyEnv}, which is not set`);
       }
-      // The CLI's own defaults (commander's), then the manifest's flags, then the CLI's own mapping.
+      // The manifest's flags as ExportFlags, then the CLI's own mapping (and its defaults).
       const flagValues: Record<string, unknown> = {};
-      for (const spec of specs.values()) if (spec.defaultValue !== undefined) flagValues[spec.attribute] = spec.defaultValue;
       for (const [flag, value] of Object.entries(merged)) {
         const spec = specs.get(flag);
         if (!spec) continue;
-        flagValues[spec.attribute] = spec.takesValue ? (spec.variadic ? (Array.isArray(value) ? value : [value]).map(String) : String(value)) : value;
+        flagValues[spec.field] = spec.takesValue ? (spec.variadic ? (Array.isArray(value) ? value : [value]).map(String) : String(value)) : value;
       }
       let request: ExportRequest | null = null;
       let notices: FlagNotice[] = [];
       try {
-        const camel: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(flagValues)) camel[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
-        const mapped = flagsToRequest(camel as unknown as ExportFlags, { [DEFAULT_KEY_ENV]: key && key !== '' ? key : 'placeholder-key-for-validation' });
+        const mapped = flagsToRequest(flagValues as unknown as ExportFlags, { [DEFAULT_KEY_ENV]: key && key !== '' ? key : 'placeholder-key-for-validation' });
         notices = mapped.notices;
         const parsed = ExportRequestSchema.safeParse(mapped.request);
         if (!parsed.success) {
