@@ -7,11 +7,12 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import type { FileBrowser } from './file-browser.js';
 import { listGpus, type GpuInventory } from './gpus.js';
-import type { JobManager } from './job-manager.js';
+import { plannedWrites, type JobManager } from './job-manager.js';
 import type { Reader } from './reader.js';
 import type { SettingsStore } from './settings.js';
 import type { ThumbnailService } from './thumbnails.js';
@@ -115,7 +116,17 @@ export function createHostApi(deps: HostDeps): HostApi {
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
     // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
-    startExport: (...a) => call('startExport', a, async ([request]) => ({ jobId: jobs.start(request as ExportRequest) })),
+    startExport: (...a) =>
+      call('startExport', a, async ([request]) => {
+        // Another process (a CLI export, another app) already writing one of these files: refused now too.
+        for (const file of plannedWrites(request as ExportRequest, process.cwd())) {
+          const pid = await lockOwner(file);
+          if (pid !== null) {
+            throw new StudioError('E_OUTPUT_LOCKED', `${file} is being written by another export (process ${pid})`, 'Wait for it to finish, or choose another output folder.', { file }, { details: { pid } });
+          }
+        }
+        return { jobId: jobs.start(request as ExportRequest) };
+      }),
     listJobs: (...a) => call('listJobs', a, async () => jobs.list()),
     clearJobs: (...a) => call('clearJobs', a, async ([ids]) => jobs.clear(ids)),
     cancelJob: (...a) =>

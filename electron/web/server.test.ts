@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -244,6 +245,30 @@ describe('web mode API', () => {
     expect(JSON.stringify(first)).not.toContain(SAMPLE_KEY);
     const listed = await api<unknown[]>('listJobs', []);
     expect(listed.ok && listed.value.length).toBe(1);
+  });
+});
+
+describe('startExport refuses outputs being written elsewhere', () => {
+  it('a live lock of another process on a planned output → E_OUTPUT_LOCKED at once, nothing queued', async () => {
+    const out = path.join(root, 'locked');
+    await fs.mkdir(out);
+    // Another export-studio process (here: any live process) holds the lock of model.onnx.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await fs.writeFile(path.join(out, '.model.onnx.export-studio-lock'), String(other.pid));
+      const before = host.jobs.list().length;
+      const r = await api('startExport', [{ model: S.tlt, key: SAMPLE_KEY, spec: S.spec, gpu: 'cpu', outputs: { etlt: path.join(out, 'model.etlt'), dsConfig: true } }]);
+      expect(r).toMatchObject({ ok: false, error: { code: 'E_OUTPUT_LOCKED', file: path.join(out, 'model.onnx'), details: { pid: other.pid } } });
+      expect(host.jobs.list().length).toBe(before);
+    } finally {
+      const gone = new Promise((r) => other.once('exit', r));
+      other.kill('SIGKILL');
+      await gone;
+    }
+    // A dead owner's lock is stale: the export starts (and the pipeline sweeps the lock).
+    const done = await api<{ jobId: string }>('startExport', [{ model: S.tlt, key: SAMPLE_KEY, spec: S.spec, gpu: 'cpu', outputs: { etlt: path.join(out, 'model.etlt'), dsConfig: true } }]);
+    if (!done.ok) throw new Error(JSON.stringify(done));
+    expect((await host.jobs.wait(done.value.jobId)).ok).toBe(true);
   });
 });
 
