@@ -35,7 +35,7 @@ export async function runBatch(manifest: Manifest, opts: BatchRunOptions, io: Cl
     else {
       const inv = await listGpus({ env: io.env });
       if (inv.gpus.length > 0) pool = inv.gpus.map((g) => g.index);
-      else io.stderr(`No GPU (${inv.reason ?? 'none found'}): running on the CPU, ${opts.cpuJobs ?? 1} at a time.\n`);
+      else io.stderr(`No GPU: ${inv.reason ?? 'none found.'} Running on the CPU, ${opts.cpuJobs ?? 1} at a time.\n`);
     }
   }
   const resultsDir = path.resolve(opts.resultsDir);
@@ -46,6 +46,14 @@ export async function runBatch(manifest: Manifest, opts: BatchRunOptions, io: Cl
   const logs = new Map<number, fs.WriteStream>();
   const startedAt = new Date();
   const lastState = new Map<string, string>();
+  /** One line per state change of an entry (queued, started on GPU n, done, failed …). */
+  const say = (jobId: string, i: number, status: string, gpu: number | 'cpu' | null) => {
+    if (lastState.get(jobId) === status || status === 'running') return;
+    lastState.set(jobId, status);
+    const dev = gpu === 'cpu' ? 'CPU' : gpu === null ? 'next free GPU' : `GPU ${gpu}`;
+    const what = status === 'queued' ? `queued (waits for ${dev})` : status === 'starting' ? `started on ${dev}` : status;
+    io.stderr(`[${i + 1}/${total}] ${manifest.entries[i]?.name ?? i}: ${what}\n`);
+  };
   const off = jobs.subscribe((b: JobEventBatch) => {
     const i = ids.get(b.jobId);
     if (i === undefined) return;
@@ -56,12 +64,7 @@ export async function runBatch(manifest: Manifest, opts: BatchRunOptions, io: Cl
       if (e.type === 'log') log?.write(`${new Date(e.time).toISOString()} ${e.level.toUpperCase().padEnd(5)} ${e.text}\n`);
       else if (e.type === 'error') log?.write(`${formatError(e.error)}\n`);
     }
-    if (b.state && lastState.get(b.jobId) !== b.state.status) {
-      lastState.set(b.jobId, b.state.status);
-      const dev = b.state.gpu === 'cpu' ? 'CPU' : b.state.gpu === null ? 'next free GPU' : `GPU ${b.state.gpu}`;
-      const what = b.state.status === 'queued' ? `queued (waits for ${dev})` : b.state.status === 'starting' ? `started on ${dev}` : b.state.status;
-      if (b.state.status !== 'running') io.stderr(`[${i + 1}/${total}] ${entry.name}: ${what}\n`);
-    }
+    if (b.state) say(b.jobId, i, b.state.status, b.state.gpu);
   });
   const onAbort = () => void jobs.dispose();
   io.signal.addEventListener('abort', onAbort, { once: true });
@@ -78,6 +81,9 @@ export async function runBatch(manifest: Manifest, opts: BatchRunOptions, io: Cl
     try {
       const id = jobs.start(request, !entry.deviceChosen && pool ? { gpuPool: pool } : {});
       ids.set(id, entry.index);
+      // Its first state (queued or started) was announced inside start(), before the id was known here.
+      const info = jobs.info(id);
+      if (info) say(id, entry.index, info.status, info.gpu);
       waits.push(jobs.wait(id).then((o) => void (outcomes[entry.index] = o)));
     } catch (e) {
       // Validation already refused shared outputs between entries; this is another process's job.
