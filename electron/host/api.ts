@@ -12,7 +12,7 @@ import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import type { FileBrowser } from './file-browser.js';
 import { listGpus, type GpuInventory } from './gpus.js';
-import { plannedWrites, type JobManager } from './job-manager.js';
+import type { JobManager } from './job-manager.js';
 import type { Reader } from './reader.js';
 import type { SettingsStore } from './settings.js';
 import type { ThumbnailService } from './thumbnails.js';
@@ -118,10 +118,11 @@ export function createHostApi(deps: HostDeps): HostApi {
     // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
     startExport: (...a) =>
       call('startExport', a, async ([request]) => {
-        // Another process (a CLI export, another app) already writing one of these files: refused now too.
-        for (const file of plannedWrites(request as ExportRequest, process.cwd())) {
+        // A job of this host writing the same files (named), then another process (a CLI export,
+        // another app) already holding a file's lock: both refused now, not when the worker gets there.
+        for (const file of jobs.checkOutputs(request as ExportRequest)) {
           const pid = await lockOwner(file);
-          if (pid !== null) {
+          if (pid !== null && !jobs.ownsPid(pid)) {
             throw new StudioError('E_OUTPUT_LOCKED', `${file} is being written by another export (process ${pid})`, 'Wait for it to finish, or choose another output folder.', { file }, { details: { pid } });
           }
         }

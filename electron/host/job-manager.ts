@@ -107,11 +107,10 @@ export class JobManager {
   }
 
   /**
-   * Queue a validated request; returns its job id at once. It starts in a fresh worker as soon as
-   * its device is free. Throws E_OUTPUT_LOCKED (nothing queued) when a queued or running job
-   * writes any of the same files.
+   * The files `request` would write, or E_OUTPUT_LOCKED naming the queued or running job that
+   * writes one of them (checked by start; the host API asks first, before other checks).
    */
-  start(request: ExportRequest, options: StartOptions = {}): string {
+  checkOutputs(request: ExportRequest): Set<string> {
     const writes = plannedWrites(request, this.options.cwd ?? process.cwd());
     for (const other of this.jobs.values()) {
       if (isFinal(other.status)) continue;
@@ -126,6 +125,21 @@ export class JobManager {
         );
       }
     }
+    return writes;
+  }
+
+  /** Whether `pid` is the worker process of one of this manager's live jobs. */
+  ownsPid(pid: number): boolean {
+    return [...this.jobs.values()].some((j) => !isFinal(j.status) && j.pid === pid);
+  }
+
+  /**
+   * Queue a validated request; returns its job id at once. It starts in a fresh worker as soon as
+   * its device is free. Throws E_OUTPUT_LOCKED (nothing queued) when a queued or running job
+   * writes any of the same files.
+   */
+  start(request: ExportRequest, options: StartOptions = {}): string {
+    const writes = this.checkOutputs(request);
     const pool = options.gpuPool && options.gpuPool.length > 0 ? [...new Set(options.gpuPool)] : null;
     if (options.gpuPool && options.gpuPool.length === 0) throw new StudioError('E_REQUEST_INVALID', 'The GPU pool is empty', 'Name at least one GPU index, or run on the CPU.');
     const id = randomUUID();
