@@ -3,6 +3,8 @@ import type { JobEvent } from '../../shared/events.js';
 import { formatError, isStudioError } from '../../shared/errors.js';
 import { runExport } from '../pipeline/run.js';
 import { TOOL } from '../pipeline/version.js';
+import { DEFAULT_TRT_VERSION } from '../../shared/request.js';
+import { DEFAULT_CUSTOM_LIB } from '../pipeline/deploy/index.js';
 import { flagsToRequest, type ExportFlags } from './export-args.js';
 import { ConsoleRenderer } from './progress.js';
 import { inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
@@ -74,8 +76,9 @@ function addExportCommand(parent: Command, io: CliIO, setExit: (code: number) =>
     .option('--no-cal_reuse', 'always recalibrate, even if the cache provenance matches')
     .option('--no_fidelity', 'skip the INT8 fidelity check (FP32 vs Q/DQ on held-out images; on by default for int8)')
     .option('--fidelity_images <n>', 'held-out images for the fidelity check (default 8)')
-    .option('--trt_version <x.y.z>', 'TensorRT version the cache header targets (default 8.6.1)')
+    .option('--trt_version <x.y.z>', `TensorRT version of the deployment target; the cache header carries it (default ${DEFAULT_TRT_VERSION}, DeepStream 9.2)`)
     .option('--overwrite', 'replace existing output files')
+    .option('--ds_custom_lib <path>', `custom-lib-path in the DeepStream config: the built Mask R-CNN parser (default ${DEFAULT_CUSTOM_LIB})`)
     .option('--ds_embed_key', 'write TAO-style tlt-encoded-model / tlt-model-key lines into the DeepStream config (puts the key in that file)')
     .addOption(new Option('--preset <name>', 'preprocessing preset for a model without a spec').choices(['tao-maskrcnn', 'imagenet', 'unit']))
     .option('--mean <r,g,b>', 'per-channel mean in pixel units (model channel order)')
