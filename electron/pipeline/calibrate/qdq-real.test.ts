@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
-import { DataType, decodeModel, encodeModel, makeTensor, onnx, tensorToFloat32 } from '../onnx/index.js';
+import { DataType, decodeModel, encodeModel, makeTensor, type onnx, tensorToFloat32 } from '../onnx/index.js';
 import { runCalibration } from './engine.js';
 import { auditQdq, buildQdqModelWithSummary } from './qdq.js';
 import { asAsync, syntheticBatches } from './testmodels.js';
