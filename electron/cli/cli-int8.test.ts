@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { runCli, type CliIO } from './program.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { parseCalibrationCache } from '../pipeline/calibrate/index.js';
+import { parseIni, sectionMap } from '../pipeline/deploy/index.js';
+import type { ExportReport } from '../../shared/report.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -106,6 +108,49 @@ describe('--engine_file', () => {
     expect(argv.some((a) => a.startsWith('--onnx='))).toBe(true);
     expect(argv.some((a) => a.startsWith('--calib='))).toBe(true);
     expect(argv).toContain('TRT-101600-EntropyCalibration2');
+  });
+});
+
+describe('the DeepStream config and cache match what the export used', () => {
+  it('INT8 calibrated in BGR with minmax: nvinfer gets BGR, the BGR means, the EntropyCalibration2 cache and the given parser library', async () => {
+    const out = await dir('ds-bgr');
+    const lib = '/srv/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so';
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_algorithm', 'minmax', '--channel_order', 'bgr', '--gen_ds_config', '--ds_custom_lib', lib, '--no_fidelity', '--report_file', path.join(out, 'report.json')]);
+    expect(r.code, r.err).toBe(0);
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(p.get('model-color-format')).toBe('1');
+    expect(p.get('offsets')).toBe('103.53;116.28;123.675');
+    expect(p.get('network-mode')).toBe('1');
+    expect(p.get('custom-lib-path')).toBe(lib);
+    const cache = parseCalibrationCache(await fs.readFile(path.join(out, p.get('int8-calib-file')!), 'utf8'));
+    expect(`TRT-${cache.header.version}-${cache.header.algorithm}`).toBe('TRT-101600-EntropyCalibration2');
+    expect(cache.entries.every((e) => e.scale > 0)).toBe(true);
+    const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as ExportReport;
+    expect(report.calibration).toMatchObject({ algorithm: 'minmax', cacheHeader: 'TRT-101600-EntropyCalibration2' });
+    expect(report.deployment).toMatchObject({ trtVersion: '10.16.0', cacheHeader: 'TRT-101600-EntropyCalibration2', calibrationAlgorithm: 'minmax', floatTensors: [] });
+    expect(report.deployment!.trtexec).toMatch(/^trtexec --onnx=.*m\.onnx --saveEngine=.*m\.engine .*--int8 --fp16 --calib=.*cal\.bin$/);
+    expect(r.out + r.err).not.toMatch(/custom-lib-path is the default/);
+  }, 120_000);
+
+  it('FP32 with the imagenet preset and no spec: the config carries that preprocessing, the model\'s class count and the default-lib notice', async () => {
+    const out = await dir('ds-fp32');
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--preset', 'imagenet', '--gen_ds_config']);
+    expect(r.code, r.err).toBe(0);
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(Number(p.get('net-scale-factor'))).toBeCloseTo((1 / 58.395 + 1 / 57.12 + 1 / 57.375) / 3, 9);
+    expect(p.get('maintain-aspect-ratio')).toBe('0'); // imagenet stretches
+    expect(p.get('network-mode')).toBe('0');
+    expect(p.has('int8-calib-file')).toBe(false);
+    expect(Number(p.get('num-detected-classes'))).toBeGreaterThan(2); // from the mask output, not the default 2
+    expect(r.err).toMatch(/custom-lib-path is the default/);
+  }, 120_000);
+
+  it('refuses INT8 for TensorRT 11 without --qdq_file before any work', async () => {
+    const out = await dir('trt11');
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--gen_ds_config', '--trt_version', '11.4.1']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/TensorRT 11 removed implicit INT8/);
+    expect(await fs.readdir(out)).toEqual([]);
   });
 });
 

@@ -230,7 +230,9 @@ function planDeployment(s: JobState, summary: ModelSummary, onnxBytes: Uint8Arra
   };
   s.deploymentInput = input;
   s.deployment = deriveDeployment(input);
-  if (r.outputs.dsConfig || r.floatTensors.length > 0) for (const w of s.deployment.warnings) s.ctx.warn(w);
+  // nvinfer's own warnings are logged by the deepstream stage (they are written into the config too).
+  const nvinferWarnings = new Set(s.deployment.nvinfer?.warnings ?? []);
+  for (const w of s.deployment.warnings) if (!nvinferWarnings.has(w)) s.ctx.warn(w);
 }
 
 /** The spec's image_size must match the model's fixed input dims (TAO exports Input [N,3,H,W]). */

@@ -68,6 +68,8 @@ export interface NvinferSettings {
   numDetectedClassesFrom: string;
   /** `layer-device-precision` entries, `<layer>:<fp16|fp32>:gpu`; empty when nothing is kept in float. */
   layerDevicePrecision: string[];
+  /** What the config cannot express exactly (also in Deployment.warnings; written into the file as comments). */
+  warnings: string[];
 }
 
 export interface Deployment {
@@ -161,8 +163,9 @@ export function deriveDeployment(i: DeploymentInput): Deployment {
   };
 }
 
-function nvinferSettings(pp: ResolvedPreprocessing, i: DeploymentInput, floatLayers: Deployment['floatLayers'], fromQdq: boolean, warnings: string[]): NvinferSettings {
+function nvinferSettings(pp: ResolvedPreprocessing, i: DeploymentInput, floatLayers: Deployment['floatLayers'], fromQdq: boolean, allWarnings: string[]): NvinferSettings {
   const int8 = i.precision === 'int8';
+  const warnings: string[] = [];
   // nvinfer: y = net-scale-factor · (x − offsets); one factor for all channels.
   const scale = pp.scale;
   const s0 = scale[0];
@@ -208,7 +211,9 @@ function nvinferSettings(pp: ResolvedPreprocessing, i: DeploymentInput, floatLay
     numDetectedClasses,
     numDetectedClassesFrom,
     layerDevicePrecision: floatLayers.map((l) => `${l.name}:${l.precision}:gpu`),
+    warnings,
   };
+  allWarnings.push(...warnings);
   return nvinfer;
 }
 

@@ -127,6 +127,7 @@ export function nvinferConfig(o: NvinferConfigOptions): NvinferConfig {
   if (mean.length !== 3 || scale.length !== 3 || ![...mean, ...scale].every(Number.isFinite)) {
     throw new StudioError('E_PREPROCESSING', 'DeepStream config: mean and scale need three finite values each', 'Give per-channel mean and scale for the three channels.');
   }
+  if (st) warnings.push(...st.warnings);
   const s0 = scale[0] as number;
   // nvinfer has one scale factor for all channels; per-channel std cannot be expressed.
   const spread = Math.max(...scale) - Math.min(...scale);
