@@ -21,6 +21,13 @@ export const TRT_TARGETS: readonly { trtVersion: string; label: string }[] = [
 /** Default target: the TensorRT of the current DeepStream release (9.2 on x86: TensorRT 10.16.0.72). */
 export const DEFAULT_TRT_VERSION = '10.16.0';
 
+/**
+ * Default custom-lib-path for the DeepStream config: deepstream_tao_apps' post_processor/Makefile
+ * builds libnvds_infercustomparser_tao.so in post_processor/ of the checkout; the checkout is
+ * assumed at /opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps (docs/FORMATS.md).
+ */
+export const DEFAULT_DS_CUSTOM_LIB = '/opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so';
+
 export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8']);
 export type Precision = z.infer<typeof PrecisionSchema>;
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors.js';
-import type { Precision } from '../../../shared/request.js';
+import { DEFAULT_DS_CUSTOM_LIB, type Precision } from '../../../shared/request.js';
 import { escapeValue } from './ini.js';
 import type { NvinferSettings } from './deployment.js';
 
@@ -88,7 +88,7 @@ export const PARSER_V1 = 'NvDsInferParseCustomMrcnnTLT';
  * is the user's choice, hence --ds_custom_lib / the app's setting.
  */
 export const DEFAULT_TAO_APPS_DIR = '/opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps';
-export const DEFAULT_CUSTOM_LIB = `${DEFAULT_TAO_APPS_DIR}/post_processor/libnvds_infercustomparser_tao.so`;
+export const DEFAULT_CUSTOM_LIB = DEFAULT_DS_CUSTOM_LIB;
 /** DeepStream's own parser library, home of the V1 (TLT 2/3) Mask R-CNN parser. */
 export const DEEPSTREAM_PARSER_LIB = '/opt/nvidia/deepstream/deepstream/lib/libnvds_infercustomparser.so';
 
