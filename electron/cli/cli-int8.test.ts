@@ -115,7 +115,7 @@ describe('the DeepStream config and cache match what the export used', () => {
   it('INT8 calibrated in BGR with minmax: nvinfer gets BGR, the BGR means, the EntropyCalibration2 cache and the given parser library', async () => {
     const out = await dir('ds-bgr');
     const lib = '/srv/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so';
-    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_algorithm', 'minmax', '--channel_order', 'bgr', '--gen_ds_config', '--ds_custom_lib', lib, '--no_fidelity', '--report_file', path.join(out, 'report.json')]);
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_algorithm', 'minmax', '--channel_order', 'bgr', '--gen_ds_config', '--ds_custom_lib', lib, '--no_fidelity', '--report_file', path.join(out, 'report.json'), '--cal_cache_file', path.join(out, 'cal.bin')]);
     expect(r.code, r.err).toBe(0);
     const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
     expect(p.get('model-color-format')).toBe('1');
@@ -147,7 +147,7 @@ describe('the DeepStream config and cache match what the export used', () => {
 
   it('refuses INT8 for TensorRT 11 without --qdq_file before any work', async () => {
     const out = await dir('trt11');
-    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--gen_ds_config', '--trt_version', '11.4.1']);
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--gen_ds_config', '--trt_version', '11.4.1', '--cal_cache_file', path.join(out, 'cal.bin')]);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/TensorRT 11 removed implicit INT8/);
     expect(await fs.readdir(out)).toEqual([]);
