@@ -145,6 +145,22 @@ describe('the DeepStream config and cache match what the export used', () => {
     expect(r.err).toMatch(/custom-lib-path is the default/);
   }, 120_000);
 
+  it('--cal_source cache: a MinMaxCalibration / old-version cache with zero scales is refused, and rewritten with the same scales under --overwrite', async () => {
+    const out = await dir('cache-src');
+    const cache = path.join(out, 'given.bin');
+    await fs.writeFile(cache, 'TRT-8601-MinMaxCalibration\nInput: 3c948aaf\nmask_fcn_logits/BiasAdd: 0\n');
+    const args = ['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_source', 'cache', '--cal_cache_file', cache, '--gen_ds_config', '--no_fidelity'];
+    const refused = await cli(args);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/E_CACHE_FORMAT.*header is TRT-8601-MinMaxCalibration.*TRT-101600-EntropyCalibration2.*zero scales/);
+    expect(await fs.readFile(cache, 'utf8')).toMatch(/^TRT-8601-MinMaxCalibration/);
+    const ok = await cli([...args, '--overwrite']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(await fs.readFile(cache, 'utf8')).toBe('TRT-101600-EntropyCalibration2\nInput: 3c948aaf\nmask_fcn_logits/BiasAdd: 3c010204\n');
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(path.resolve(out, p.get('int8-calib-file')!)).toBe(cache);
+  }, 120_000);
+
   it('refuses INT8 for TensorRT 11 without --qdq_file before any work', async () => {
     const out = await dir('trt11');
     const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--gen_ds_config', '--trt_version', '11.4.1', '--cal_cache_file', path.join(out, 'cal.bin')]);
