@@ -6,8 +6,7 @@ import { StudioError } from '../../shared/errors.js';
 import type { Step, JobState } from './steps.js';
 import { must } from './steps.js';
 import { cancelledError } from './cancel.js';
-import { deriveDeployment, trtexecArgsFor } from './deploy/index.js';
-import { DEFAULT_TRT_VERSION } from '../../shared/request.js';
+import { trtexecArgsFor } from './deploy/index.js';
 import { shellQuote } from '../../shared/redact.js';
 
 /** Where trtexec usually lives besides PATH (TensorRT tarball / Debian package / NGC containers). */
@@ -24,12 +23,6 @@ export async function findTrtexec(env: NodeJS.ProcessEnv = process.env): Promise
     }
   }
   return null;
-}
-
-/** trtexec arguments (kept for callers without a JobState): see deploy/deployment.ts trtexecArgsFor. */
-export function trtexecArgs(o: { onnx: string; engine: string; precision: 'fp32' | 'fp16' | 'int8'; cache?: string; explicitQdq: boolean; workspaceBytes: number; trtVersion?: string }): string[] {
-  const d = deriveDeployment({ preprocessing: null, precision: o.precision, trtVersion: o.trtVersion ?? DEFAULT_TRT_VERSION, model: { inputs: [], outputs: [] }, qdq: o.explicitQdq });
-  return trtexecArgsFor(d, { onnx: o.onnx, engine: o.engine, cache: o.cache, workspaceBytes: o.workspaceBytes });
 }
 
 /** The trtexec command that builds the engine from the files this job writes (for the report and the log). */
