@@ -57,7 +57,7 @@ function DeploymentTarget() {
             }
           }}
           helperText="The calibration cache header carries this exact version; TensorRT recalibrates a cache from another version"
-          slotProps={{ htmlInput: { 'data-testid': 'output-trt-version' } }}
+          data-testid="output-trt-version"
           sx={{ minWidth: 300 }}
         >
           {TRT_TARGETS.map((t) => (
