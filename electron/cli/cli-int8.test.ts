@@ -7,6 +7,8 @@ import { runCli, type CliIO } from './program.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { parseCalibrationCache } from '../pipeline/calibrate/index.js';
 import { parseIni, sectionMap } from '../pipeline/deploy/index.js';
+import { decodeModel } from '../pipeline/onnx/index.js';
+import { runExport } from '../pipeline/run.js';
 import type { ExportReport } from '../../shared/report.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
@@ -159,6 +161,37 @@ describe('the DeepStream config and cache match what the export used', () => {
     expect(await fs.readFile(cache, 'utf8')).toBe('TRT-101600-EntropyCalibration2\nInput: 3c948aaf\nmask_fcn_logits/BiasAdd: 3c010204\n');
     const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
     expect(path.resolve(out, p.get('int8-calib-file')!)).toBe(cache);
+  }, 120_000);
+
+  it('request.floatTensors reach every consumer: no cache line, no Q/DQ pair, trtexec --layerPrecisions, nvinfer layer-device-precision', async () => {
+    const out = await dir('float-tensors');
+    const nodes = decodeModel(await fs.readFile(S.onnx)).graph!.node ?? [];
+    const relu = nodes.find((n) => n.opType === 'Relu' && n.name)!;
+    const kept = relu.output![0]!;
+    const report = await runExport(
+      {
+        model: S.onnx,
+        key: 'seal-key',
+        precision: 'int8',
+        floatTensors: [kept],
+        calibration: { source: 'image-dir', imageDir: S.calImages, batches: 1, batchSize: 2 },
+        fidelity: { enabled: false },
+        outputs: { etlt: path.join(out, 'm.etlt'), cache: path.join(out, 'cal.bin'), qdq: path.join(out, 'm.qdq.onnx'), dsConfig: true },
+      },
+      () => undefined,
+    );
+    const cache = parseCalibrationCache(await fs.readFile(path.join(out, 'cal.bin'), 'utf8'));
+    expect(cache.entries.map((e) => e.name)).not.toContain(kept);
+    expect(cache.entries.length).toBeGreaterThan(5);
+    const qIn = (decodeModel(await fs.readFile(path.join(out, 'm.qdq.onnx'))).graph!.node ?? []).filter((n) => n.opType === 'QuantizeLinear').map((n) => n.input![0]);
+    expect(qIn).not.toContain(kept);
+    expect(qIn.length).toBeGreaterThan(5);
+    const layers = nodes.filter((n) => [...(n.input ?? []), ...(n.output ?? [])].includes(kept)).map((n) => n.name!).sort();
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(p.get('layer-device-precision')).toBe(layers.map((l) => `${l}:fp16:gpu`).join(';'));
+    expect(report.deployment!.floatTensors).toEqual([kept]);
+    expect(report.deployment!.trtexec).toContain(`--precisionConstraints=obey --layerPrecisions=${layers.map((l) => `${l}:fp16`).join(',')}`);
+    expect(JSON.parse(await fs.readFile(path.join(out, 'cal.bin.json'), 'utf8')).target.floatTensors).toEqual([kept]);
   }, 120_000);
 
   it('refuses INT8 for TensorRT 11 without --qdq_file before any work', async () => {
