@@ -20,6 +20,7 @@ export type ErrorClass = keyof typeof ERROR_CLASSES;
 export const ERROR_CODES = {
   E_USAGE: 'usage',
   E_REQUEST_INVALID: 'usage',
+  E_MANIFEST_INVALID: 'usage',
   E_FILE_NOT_FOUND: 'input',
   E_FILE_UNREADABLE: 'input',
   E_FILE_EMPTY: 'input',
@@ -60,6 +61,7 @@ export const ERROR_CODES = {
   E_TRTEXEC_NOT_FOUND: 'runtime',
   E_TRTEXEC_FAILED: 'runtime',
   E_WORKER_CRASHED: 'runtime',
+  E_SCHEDULER: 'runtime',
   E_INT8_BELOW_TARGET: 'quality',
   E_CANCELLED: 'cancelled',
   E_INTERNAL: 'internal',

@@ -39,7 +39,10 @@ export interface ModelSummary {
 
 export interface CalibrationSummary {
   source: CalibrationSource;
+  /** The algorithm that produced the scales (the cache header names the consumers' calibrator instead). */
   algorithm: CalibrationAlgorithm;
+  /** The cache's first line, e.g. TRT-101600-EntropyCalibration2. */
+  cacheHeader?: string;
   samplesRequested: number;
   samplesUsed: number;
   skipped: { reason: string; count: number }[];
@@ -139,6 +142,19 @@ export interface Int8SearchReport {
   budgetSeconds: number;
 }
 
+/** The consumer-facing settings the job derived (deriveDeployment), for the record. */
+export interface DeploymentReport {
+  trtVersion: string;
+  /** INT8: the cache header every consumer loads, and the algorithm its scales came from. */
+  cacheHeader?: string;
+  calibrationAlgorithm?: CalibrationAlgorithm;
+  /** Tensors kept in float, and the layers pinned for them. */
+  floatTensors: string[];
+  floatLayers: string[];
+  /** A trtexec command that builds the engine from the written files. */
+  trtexec: string;
+}
+
 export interface ExportReport {
   tool: { name: string; version: string };
   startedAt: string;
@@ -149,6 +165,7 @@ export interface ExportReport {
   spec?: { path: string; imageSize: [number, number]; numClasses: number; warnings: string[] };
   calibration?: CalibrationSummary;
   fidelity?: FidelityReport;
+  deployment?: DeploymentReport;
   /** 'int8-below-target': every file was written, but the INT8 misses its fidelity target (see fidelity.verdict). */
   outcome?: 'success' | 'int8-below-target';
   artifacts: ArtifactInfo[];

@@ -128,12 +128,14 @@ describe('INT8 gate', () => {
     for (const n of float) expect(names.has(n), n).toBe(false);
     const q = analyseQdq(await fs.readFile(r.f('model.qdq.onnx')));
     for (const n of float) expect(q.activations.map((a) => a.name)).not.toContain(n);
-    const layers = [...new Set(s.floatTensors.flatMap((t) => t.layers))];
-    expect(layers.length).toBeGreaterThan(0);
+    // One derivation (report.deployment) carries them to trtexec and nvinfer.
+    const d = r.report.deployment!;
+    expect([...d.floatTensors].sort()).toEqual([...new Set([...float])].sort());
+    expect(d.floatLayers.length).toBeGreaterThan(0);
     const ds = await fs.readFile(r.f('nvinfer_config.txt'), 'utf8');
-    expect(ds).toContain(`layer-device-precision=${layers.map((l) => `${l}:fp16:gpu`).join(';')}`);
+    expect(ds).toContain(`layer-device-precision=${d.floatLayers.map((l) => `${l}:gpu`).join(';')}`);
     expect(r.report.fidelity!.trtexec).toContain(`--precisionConstraints=obey`);
-    expect(r.report.fidelity!.trtexec).toContain(`--layerPrecisions=${layers.map((l) => `${l}:fp16`).join(',')}`);
+    expect(r.report.fidelity!.trtexec).toContain(`--layerPrecisions=${d.floatLayers.join(',')}`);
     // The search never returns a mix worse than where it started.
     const first = s.steps[0]!.checks[0]!.value!;
     expect(r.report.fidelity!.verdict!.checks[0]!.value!).toBeGreaterThan(first);

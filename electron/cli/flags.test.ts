@@ -80,6 +80,7 @@ const PROBES: Record<ExportFlagName, { argv: string[]; cli?: string }> = {
   allowBelowTarget: { argv: ['--allow_below_target'] },
   trtVersion: { argv: ['--trt_version', '10.3.0'] },
   overwrite: { argv: ['--overwrite'] },
+  dsCustomLib: { argv: ['--ds_custom_lib', '/srv/tao_apps/post_processor/libnvds_infercustomparser_tao.so'] },
   dsEmbedKey: { argv: ['--ds_embed_key'] },
   preset: { argv: ['--preset', 'imagenet'] },
   mean: { argv: ['--mean', '1,2,3'] },

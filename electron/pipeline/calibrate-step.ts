@@ -11,6 +11,9 @@ import {
   buildCalibrationReport,
   buildProvenance,
   buildQdqModelWithSummary,
+  auditQdq,
+  isWritableScale,
+  scaleForAmax,
   decideCacheReuse,
   parseCalibrationCache,
   parseProvenance,
@@ -27,7 +30,8 @@ import type { CalibrationAlgorithm } from '../../shared/request.js';
 import type { FidelityReport, FloatTensor } from '../../shared/report.js';
 import { formatInt8Target } from '../../shared/int8-target.js';
 import { TOOL } from './version.js';
-import { must, stageWrite, type JobState, type Step } from './steps.js';
+import { must, setFloatTensors, stageWrite, type JobState, type Step } from './steps.js';
+import { decodeModel } from './onnx/index.js';
 
 /** What the INT8 stages hand to the later ones (DeepStream config, trtexec, Q/DQ). */
 export interface CalibrationOutcome {
@@ -54,7 +58,7 @@ export interface CalibrationOutcome {
   /** Digest of this run's fidelity inputs (set by the fidelity step, recorded with the cache). */
   fidelityInputs?: string;
   /** Files still to write once the search has settled the thresholds (absent when the cache was reused). */
-  pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm };
+  pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm; header: string };
 }
 
 const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8').catch(() => null) : Promise.resolve(null));
@@ -160,7 +164,10 @@ export const calibrateStep: Step = {
     const model = must(s.model, 'model');
     const summary = must(model.summary, 'model summary');
     const cacheFile = must(plan.cache, 'cache path');
-    const pp = requestPreprocessing(s);
+    // The preprocessing deriveDeployment resolved: the DeepStream config repeats exactly this.
+    const deployment = must(s.deployment, 'deployment');
+    const pp = must(deployment.preprocessing, 'preprocessing');
+    const header = must(deployment.cache, 'cache settings').header;
     s.ctx.info(`preprocessing: ${pp.width}×${pp.height} ${pp.layout.toUpperCase()} ${pp.order.toUpperCase()}, mean [${pp.mean.join(', ')}], scale [${pp.scale.map((x) => x.toPrecision(6)).join(', ')}], ${pp.resize} (${pp.origin})`);
     if (pp.resize === 'stretch') s.ctx.warn('Calibrating with stretch resize (TAO exporter parity): training and DeepStream keep the aspect ratio, so the statistics may differ from deployment.');
     const t0 = performance.now();
@@ -168,10 +175,36 @@ export const calibrateStep: Step = {
     if (c.source === 'cache') {
       const text = await readOrNull(cacheFile);
       if (text === null) throw new StudioError('E_FILE_NOT_FOUND', `No calibration cache to reuse at ${cacheFile}`, 'Give the cache with --cal_cache_file, or choose a calibration data source.', { file: cacheFile });
-      const amax = amaxFromCache(text, cacheFile);
+      const parsed = parseCalibrationCache(text, cacheFile);
+      // Consumers load it only under their header and version, and never with a 0 scale: normalise it.
+      const entries = parsed.entries.flatMap((e) => {
+        const scale = scaleForAmax(e.amax);
+        return scale === null ? [] : [{ name: e.name, scale }];
+      });
+      const normalised = writeCalibrationCache({ trtVersion: r.trtVersion, algorithm: c.algorithm, entries, floatTensors: deployment.floatTensors });
+      let cacheText = text;
+      if (normalised !== text) {
+        const why = [
+          `TRT-${parsed.header.version}-${parsed.header.algorithm}` !== header ? `its header is TRT-${parsed.header.version}-${parsed.header.algorithm}, and trtexec --calib / nvinfer for TensorRT ${r.trtVersion} load only ${header}` : '',
+          parsed.entries.some((e) => !isWritableScale(e.scale)) ? 'it holds zero scales' : '',
+          parsed.entries.some((e) => deployment.floatTensors.includes(e.name)) ? 'it has scales for tensors kept in float' : '',
+        ].filter(Boolean);
+        if (!r.overwrite) {
+          throw new StudioError(
+            'E_CACHE_FORMAT',
+            `The calibration cache ${cacheFile} cannot be used as is: ${why.join('; ') || 'it is not in the form consumers load'}`,
+            `Pass --overwrite to rewrite it in place with the same scales under ${header} (zero scales become 1/127), or recalibrate with a data source.`,
+            { file: cacheFile },
+          );
+        }
+        s.ctx.warn(`rewriting ${cacheFile} with the same scales: ${why.join('; ')}`);
+        await stageWrite(s, 'cache', cacheFile, normalised);
+        cacheText = normalised;
+      }
+      const amax = amaxFromCache(cacheText, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
       s.calibrated = { preprocessing: pp, amax, cacheText: text, floatTensors: [], calibrationSeconds: 0 };
-      s.calibration = { source: 'cache', algorithm: c.algorithm, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
+      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
 
@@ -183,6 +216,7 @@ export const calibrateStep: Step = {
       const wanted = buildProvenance({
         tool: TOOL,
         trtVersion: r.trtVersion,
+        floatTensors: deployment.floatTensors,
         algorithm: c.algorithm,
         percentile: c.percentile,
         bins: DEFAULT_BINS,
@@ -213,8 +247,11 @@ export const calibrateStep: Step = {
           calibrationSeconds: int8?.calibrationSeconds ?? 0,
           ...(int8?.fidelity && int8.fidelityInputs ? { recordedFidelity: { inputs: int8.fidelityInputs, report: int8.fidelity as unknown as FidelityReport } } : {}),
         };
-        if (int8?.floatTensors.length) s.ctx.info(`the reused cache keeps ${int8.floatTensors.length} tensor(s) in FP16 (INT8 search of the run that wrote it): ${int8.floatTensors.map((f) => f.name).join(', ')}`);
-        s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
+        if (int8?.floatTensors.length) {
+          s.ctx.info(`the reused cache keeps ${int8.floatTensors.length} tensor(s) in FP16 (INT8 search of the run that wrote it): ${int8.floatTensors.map((f) => f.name).join(', ')}`);
+          setFloatTensors(s, [...new Set([...r.floatTensors, ...int8.floatTensors.map((f) => f.name)])], decodeModel(model.onnx).graph?.node ?? []);
+        }
+        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
       if (cacheText !== null && !r.overwrite) {
@@ -286,23 +323,24 @@ export const calibrateStep: Step = {
         await writeTensorfile(s.outputs, plan.tensorfile, kept, s.ctx.signal);
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
-      const amax = new Map(result.tensors.map((t) => [t.name, t.threshold]));
+      const amax = new Map(result.tensors.filter((t) => !deployment.floatTensors.includes(t.name)).map((t) => [t.name, t.threshold]));
       const alternatives = new Map(result.tensors.flatMap((t) => (t.alternatives ? [[t.name, t.alternatives] as const] : [])));
       const localSnr = new Map(result.tensors.flatMap((t) => (t.localSnr ? [[t.name, t.localSnr] as const] : [])));
       s.calibrated = {
         preprocessing: pp,
         amax,
-        cacheText: cacheTextFor(r.trtVersion, c.algorithm, amax, []),
+        cacheText: cacheTextFor(r.trtVersion, c.algorithm, amax, deployment.floatTensors),
         selection: prepared.selection,
         ...(alternatives.size ? { alternatives } : {}),
         ...(localSnr.size ? { localSnr } : {}),
         floatTensors: [],
         calibrationSeconds: result.seconds,
-        pending: { cacheFile, provenance, result, algorithm: c.algorithm },
+        pending: { cacheFile, provenance, result, algorithm: c.algorithm, header },
       };
       s.calibration = {
         source: c.source,
         algorithm: c.algorithm,
+        cacheHeader: header,
         samplesRequested: requested,
         samplesUsed: result.samples,
         skipped,
@@ -327,9 +365,8 @@ async function* tee(src: AsyncIterable<Batch>, into: Batch[]): AsyncGenerator<Ba
 }
 
 /** The cache text for final thresholds: tensors kept in float get no line (TensorRT leaves them out of INT8). */
-export function cacheTextFor(trtVersion: string, algorithm: CalibrationAlgorithm, amax: ReadonlyMap<string, number>, float: readonly FloatTensor[]): string {
-  const skip = new Set(float.map((f) => f.name));
-  return writeCalibrationCache({ trtVersion, algorithm, entries: [...amax].filter(([name]) => !skip.has(name)).map(([name, a]) => ({ name, scale: a / 127 })) });
+export function cacheTextFor(trtVersion: string, algorithm: CalibrationAlgorithm, amax: ReadonlyMap<string, number>, floatTensors: readonly string[]): string {
+  return writeCalibrationCache({ trtVersion, algorithm, entries: [...amax].map(([name, a]) => ({ name, scale: scaleForAmax(a) ?? a / 127 })), floatTensors });
 }
 
 /**
@@ -346,11 +383,14 @@ export const quantizeStep: Step = {
     const plan = must(s.plan, 'plan');
     const r = s.request;
     const float = calibrated.floatTensors;
+    // Every tensor kept in float: the request's (--float_tensors) and the search's, as the deployment derived them.
+    const floatNames = s.deployment?.floatTensors ?? float.map((f) => f.name);
     const written: string[] = [];
     const p = calibrated.pending;
     if (p) {
       const algorithmOf = s.fidelity?.search?.algorithmOf ?? {};
-      const text = cacheTextFor(r.trtVersion, p.algorithm, calibrated.amax, float);
+      const text = cacheTextFor(r.trtVersion, p.algorithm, calibrated.amax, floatNames);
+      if (!text.startsWith(`${p.header}\n`)) throw new StudioError('E_INTERNAL', `cache header ${text.split('\n')[0]} differs from the derived ${p.header}`, 'This is a bug in Export Studio; please report it.');
       calibrated.cacheText = text;
       await stageWrite(s, 'cache', p.cacheFile, text);
       written.push(path.basename(p.cacheFile));
@@ -370,11 +410,21 @@ export const quantizeStep: Step = {
       }
     }
     if (r.outputs.qdq) {
-      const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { float: new Set(float.map((f) => f.name)), log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
+      const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { floatTensors: floatNames, log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
+      // Self-check against the placement rules: a dangling pair or an unexplained float weight is a bug, never a success.
+      const audit = auditQdq(bytes);
+      const unexplained = audit.floatWeights.filter((w) => !summary.skipped.some((k) => k.name === w.weight));
+      if (audit.dangling.length > 0 || unexplained.length > 0) {
+        throw new StudioError(
+          'E_INTERNAL',
+          `The Q/DQ model breaks TensorRT's placement rules: ${audit.dangling.length} dangling pair(s)${audit.dangling.length ? ` (${audit.dangling.slice(0, 3).map((d) => d.tensor).join(', ')})` : ''}, ${unexplained.length} float weight(s) without a reason${unexplained.length ? ` (${unexplained.slice(0, 3).map((w) => w.weight).join(', ')})` : ''}`,
+          'This is a bug in Export Studio; please report it with the model. The calibration cache is unaffected.',
+        );
+      }
       calibrated.qdqBytes = bytes;
       await stageWrite(s, 'qdq', must(plan.qdq, 'qdq path'), bytes);
-      written.push(`${path.basename(plan.qdq ?? '')} (${summary.activations} activations, ${summary.weights} weights quantized)`);
+      written.push(summary.line.replace(/^Q\/DQ: /, ''));
     }
-    return `${written.join(' + ') || 'cache reused as is'}${float.length ? `; ${float.length} tensor(s) kept in FP16` : ''}`;
+    return `${written.join(' + ') || 'cache reused as is'}${floatNames.length ? `; ${floatNames.length} tensor(s) kept in float` : ''}`;
   },
 };

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { shellQuote } from '../../shared/redact.js';
-import { fp16LayersOf, trtexecArgs } from './engine-step.js';
+import { trtexecCommandFor } from './engine-step.js';
 import type { FidelityReport } from '../../shared/report.js';
 import { FidelitySchema, type Fidelity } from '../../shared/request.js';
 import { buildQdqModel, sha256Hex, statSelection } from './calibrate/index.js';
+import { decodeModel } from './onnx/index.js';
 import { prefetchBatches } from './data/loader.js';
 import { sampleDims } from './data/preprocess.js';
 import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, type FidelityResult } from './fidelity/index.js';
@@ -11,8 +11,8 @@ import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_T
 import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
 import type { CalibrationAlgorithm } from '../../shared/request.js';
 import { StudioError } from '../../shared/errors.js';
-// Types only: steps.ts imports this module, so a value import would be circular.
-import type { JobState, Step } from './steps.js';
+// steps.ts imports this module: setFloatTensors is only called at run time (no cycle at load).
+import { setFloatTensors, type JobState, type Step } from './steps.js';
 
 function must<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
@@ -94,9 +94,10 @@ export const fidelityStep: Step = {
       // One progress line for the whole check: loading + FP32 runs, then the Q/DQ runs and the solo runs.
       onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 * 3 : 0), 'runs'),
     });
-    const floatNames = () => new Set(calibrated.floatTensors.map((f) => f.name));
-    const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { float });
-    const baseQdq = buildQdq(calibrated.amax, floatNames());
+    // Tensors already kept in float (--float_tensors, or the search of a reused cache) stay so in every candidate.
+    const fixedFloat = s.deployment?.floatTensors ?? [];
+    const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { floatTensors: [...new Set([...fixedFloat, ...float])] });
+    const baseQdq = buildQdq(calibrated.amax, new Set(calibrated.floatTensors.map((f) => f.name)));
     const algorithm = must(r.calibration, 'calibration').algorithm;
     const localSnr = calibrated.localSnr;
     const check = await runFidelity({
@@ -203,14 +204,22 @@ export const searchStep: Step = {
   },
 };
 
+/** Re-derive the deployment with these tensors (plus the request's --float_tensors) kept in float. */
+export function keepInFloat(s: JobState, names: readonly string[]): void {
+  const model = s.model;
+  if (!s.deploymentInput || !model) return;
+  setFloatTensors(s, [...new Set([...s.request.floatTensors, ...names])], decodeModel(model.onnx).graph?.node ?? []);
+}
+
 /** The verdict, trtexec line, summary and stage detail of the final INT8 (with or without a search). */
 function finishInt8(s: WithFidelity, r: FidelityResult, checks: TargetCheck[], target: Int8Target, origin: 'default' | 'request', t0: number): string | { detail: string; alert: true } {
   const opts = fidelityOptions(s);
   const calibrated = must(s.calibrated, 'calibration');
-  const plan = s.plan;
-  const base = (f: string | undefined, d: string) => (f ? path.basename(f) : d);
+  // The tensors kept in float reach every consumer through the one derivation (cache, Q/DQ, trtexec, nvinfer).
+  if (calibrated.floatTensors.length > 0) keepInFloat(s, calibrated.floatTensors.map((f) => f.name));
   let result: FidelityResult = { ...r };
-  result.trtexec = ['trtexec', ...trtexecArgs({ onnx: base(plan?.onnx, 'model.onnx'), engine: 'model.int8.engine', precision: 'int8', cache: base(plan?.cache, 'cal.bin'), explicitQdq: false, workspaceBytes: s.request.maxWorkspaceSize, fp16Layers: fp16LayersOf(calibrated.floatTensors) })].map(shellQuote).join(' ');
+  const trtexec = trtexecCommandFor(s);
+  if (trtexec) result.trtexec = trtexec;
   const verdict = buildVerdict(checks, target, origin, opts.allowBelowTarget, result);
   result = { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
   for (const line of fidelitySummary(result)) s.ctx.info(line);

@@ -7,6 +7,7 @@ import { createSession, runtimeError, type GraphOptimization, type LogFn, type P
 import { DEFAULT_BINS, accumulate, addValues, emptyHistogram, histogramOf, mergeHistograms, type AbsHistogram, type HistogramSummary } from './histogram.js';
 import { STAT_OUTPUTS, derivableBatchNorms, derivableRelus, probeModel, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
 import { tensorThresholds } from './thresholds.js';
+import { MIN_AMAX, scaleForAmax } from './cache.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
 import { throwIfAborted } from '../cancel.js';
 
@@ -399,7 +400,14 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     }
     const m = amax[k]!;
     const r = tensorThresholds(wantHist ? hists[k]! : null, m, opts.algorithm, opts.percentile ?? 99.99, opts.alternatives ?? true);
-    const s: TensorStats = { name: t.name, amax: m, threshold: r.threshold, scale: r.threshold / 127, clipped: r.clipped };
+    const scale = scaleForAmax(r.threshold);
+    if (scale === null) {
+      uncalibrated.push({ name: t.name, reason: `threshold ${r.threshold} is not a finite non-negative number` });
+      return;
+    }
+    // An all-zero tensor gets ZERO_TENSOR_AMAX (never a 0 scale): threshold and scale agree.
+    const threshold = r.threshold <= MIN_AMAX ? scale * 127 : r.threshold;
+    const s: TensorStats = { name: t.name, amax: m, threshold, scale, clipped: r.clipped };
     if (r.histogram) s.histogram = r.histogram;
     if (r.alternatives) s.alternatives = r.alternatives;
     if (r.localSnr) s.localSnr = r.localSnr;
