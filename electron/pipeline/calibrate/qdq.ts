@@ -462,7 +462,8 @@ export function auditQdq(bytes: Uint8Array): QdqAudit {
     if (p.opType === 'BatchNormalization') return WEIGHTED.has(producer.get(p.input?.[0] ?? '')?.opType ?? '');
     return false;
   };
-  const quantizedOut = (n: Node): boolean => (readers.get(n.output?.[0] ?? '') ?? []).some((r) => r.n.opType === 'QuantizeLinear');
+  const quantizedOut = (n: Node): boolean =>
+    (readers.get(n.output?.[0] ?? '') ?? []).some((r) => r.n.opType === 'QuantizeLinear' || (r.n.opType === 'Cast' && (readers.get(r.n.output?.[0] ?? '') ?? []).some((q) => q.n.opType === 'QuantizeLinear')));
   const dangling: QdqAudit['dangling'] = [];
   let pairs = 0;
   for (const q of nodes) {
@@ -474,7 +475,10 @@ export function auditQdq(bytes: Uint8Array): QdqAudit {
         continue;
       }
       pairs++;
-      const dqOut = r.n.output?.[0] ?? '';
+      let dqOut = r.n.output?.[0] ?? '';
+      // A float16 activation's pair is wrapped (Cast → Q → DQ → Cast(float16)): judge the readers of the outer cast.
+      const direct = readers.get(dqOut) ?? [];
+      if (direct.length === 1 && direct[0]!.n.opType === 'Cast' && attrInt(direct[0]!.n, 'to', 0) === DataType.FLOAT16) dqOut = direct[0]!.n.output?.[0] ?? dqOut;
       const rs = readers.get(dqOut) ?? [];
       const bad = rs.filter(({ n, i }) => {
         const op = n.opType ?? '';
