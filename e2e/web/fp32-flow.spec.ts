@@ -91,7 +91,7 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   await expect(command).toContainText('--gen_ds_config');
   await expect(command).toContainText(s.tlt);
   await expect(command).toContainText(etlt);
-  await expect(command).toContainText('********');
+  await expect(command).toContainText('-k "$EXPORT_STUDIO_KEY"');
   await expect(page.getByTestId('review-summary')).toContainText('FP32');
   expect(await page.locator('body').innerText()).not.toContain(studio.key);
   expect(await page.content()).not.toContain(studio.key);

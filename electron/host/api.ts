@@ -7,6 +7,7 @@ import { StudioError, isStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { preflightRequest } from '../pipeline/preflight.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import type { FileBrowser } from './file-browser.js';
@@ -150,6 +151,24 @@ export function createHostApi(deps: HostDeps): HostApi {
         const st = await fs.stat(abs).catch(() => null);
         if (!st) throw new StudioError('E_FILE_NOT_FOUND', `Not found: ${abs}`, 'The file may have been moved or deleted.', { file: abs });
         await (deps.openFolder ?? openWithSystem)(st.isDirectory() ? abs : path.dirname(abs));
+      }),
+    // issue 12
+    preflight: (...a) => call('preflight', a, ([request]) => preflightRequest(request as ExportRequest)),
+    makeDir: (...a) =>
+      call('makeDir', a, async ([p]) => {
+        const abs = path.resolve(p);
+        // Web mode: only inside the roots the file browser shows (checked at the nearest existing folder).
+        if (deps.mode === 'web') {
+          let probe = abs;
+          while (!(await fs.stat(probe).catch(() => null)) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+          await files.resolveAllowed(probe);
+        }
+        try {
+          await fs.mkdir(abs, { recursive: true });
+        } catch (e) {
+          throw new StudioError('E_OUTPUT_WRITE', `Cannot create the folder ${abs}: ${(e as Error).message}`, 'Choose a folder you can write to.', { file: abs });
+        }
+        return fs.realpath(abs);
       }),
     thumbnail: (imageId, size) => thumbnails.get(imageId, size),
   };

@@ -91,7 +91,7 @@ function makeSource(plan: Plan, opts: ImageSourceOptions): ImageSource {
   };
 }
 
-async function listImages(dir: string): Promise<string[]> {
+export async function listImages(dir: string): Promise<string[]> {
   const abs = path.resolve(dir);
   const st = await fs.stat(abs).catch(() => null);
   if (!st) throw new StudioError('E_IMAGE_DIR', `Calibration image folder not found: ${abs}`, `Check the path. ${NOISE_HINT}`, { file: abs });

@@ -352,6 +352,8 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
     },
     loadKey: async (modelPath) => ok(keyring.get(modelPath) ?? null),
     openFolder: async () => ok(undefined),
+    preflight: async () => ok([]),
+    makeDir: async (p) => ok(p),
   };
 }
 
