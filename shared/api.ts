@@ -138,13 +138,19 @@ export interface StudioApi {
 
   // ── issue 12 (wizard without the CLI): preflight at Review, New folder / create-folder fix ──
   /** Every problem the host can see before Start (outputs, folders, unreadable images, leftovers). */
-  preflight(request: ExportRequestInput): Promise<Result<PreflightProblem[]>>;
+  preflight(request: ExportRequestInput): Promise<Result<Preflight>>;
   /** Create a folder (and its parents) inside the allowed roots; resolves to its real path. */
   makeDir(path: string): Promise<Result<string>>;
   // ── end issue 12 ──
 }
 
 // ── issue 12: preflight problems, each with the one-click fix the app offers ──
+export interface Preflight {
+  /** Every file the job will write, resolved as the pipeline resolves them (role → absolute path). */
+  outputs: { role: string; path: string }[];
+  problems: PreflightProblem[];
+}
+
 export type PreflightFix =
   | { kind: 'mkdir'; dir: string }
   | { kind: 'overwrite' }

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { PreflightProblem } from '../../shared/api.js';
+import type { Preflight, PreflightProblem } from '../../shared/api.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { decodeBmp, isBmp } from './data/bmp.js';
 import { listImages } from './data/image-dir.js';
@@ -13,7 +13,7 @@ import { planOutputs, type OutputPlan } from './paths.js';
  * written, unreadable calibration images — and the previous run's files the job would leave beside
  * the new ones. Each problem carries the one fix the app offers. Reads only; writes nothing.
  */
-export async function preflightRequest(r: ExportRequest, cwd: string = process.cwd()): Promise<PreflightProblem[]> {
+export async function preflightRequest(r: ExportRequest, cwd: string = process.cwd()): Promise<Preflight> {
   const plan = planOutputs(r, cwd);
   const problems: PreflightProblem[] = [];
   const reusable = new Set<keyof OutputPlan>(['cache', 'provenance', 'calibrationReport']);
@@ -94,7 +94,7 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
       fixLabel: 'Deselect unreadable images',
     });
   }
-  return problems;
+  return { outputs: files.map(([role, f]) => ({ role, path: f })), problems };
 }
 
 function stripExt(p: string): string {

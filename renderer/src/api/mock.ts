@@ -352,7 +352,7 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
     },
     loadKey: async (modelPath) => ok(keyring.get(modelPath) ?? null),
     openFolder: async () => ok(undefined),
-    preflight: async () => ok([]),
+    preflight: async () => ok({ outputs: [], problems: [] }),
     makeDir: async (p) => ok(p),
   };
 }

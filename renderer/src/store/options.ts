@@ -1,5 +1,10 @@
 import { create } from 'zustand';
-import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
+import { CalibrationSchema, ExportRequestSchema, type CalibrationAlgorithm, type Precision, type ResizeMode } from '../../../shared/request.js';
+
+// DEFAULTS (issue 8 owns one defaults module for CLI, worker, app and web; until it lands the
+// wizard takes its defaults from the request schema itself — the CLI's source — never a copy.)
+const CAL_DEFAULTS = CalibrationSchema.parse({ source: 'spec-loader' });
+const REQUEST_DEFAULTS = ExportRequestSchema.parse({ model: 'm', key: '', outputs: { etlt: 'm.etlt' } });
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
 
@@ -15,6 +20,9 @@ export interface CalibrationOptions {
   percentile: number;
   resize: ResizeMode;
   acceptFewer: boolean;
+  histogram: 'sampled' | 'exact';
+  /** auto: reuse the cache when its provenance matches (--no-cal_reuse = never). */
+  reuse: 'auto' | 'never';
 }
 
 export interface OutputOptions {
@@ -26,12 +34,35 @@ export interface OutputOptions {
   cache: string;
   cacheEdited: boolean;
   overwrite: boolean;
+  /** Write <stem>.report.json beside the .etlt (--report_file). */
+  report: boolean;
+  // Advanced (folded away): '' = not written / the CLI's default.
+  /** --onnx_file ('' = <stem>.onnx beside the .etlt, written with the DeepStream config). */
+  onnx: string;
+  /** --log_file */
+  logFile: string;
+  /** --engine_file (needs trtexec on PATH). */
+  engine: string;
+  /** --results_dir (TAO status.json) */
+  resultsDir: string;
+  /** --ds_embed_key */
+  dsEmbedKey: boolean;
+}
+
+export interface AdvancedOptions {
+  /** --max_batch_size */
+  maxBatchSize: number;
+  /** --max_workspace_size (bytes) */
+  maxWorkspaceSize: number;
+  /** -v */
+  verbose: boolean;
 }
 
 export interface OptionsState {
   precision: Precision;
   calibration: CalibrationOptions;
   outputs: OutputOptions;
+  advanced: AdvancedOptions;
   gpu: number | 'cpu';
   /** The user picked the device (so the remembered or default choice no longer applies). */
   gpuChosen: boolean;
@@ -45,15 +76,18 @@ export function initialOptions(): OptionsState {
       imageDir: '',
       tensorfile: '',
       writeTensorfile: false,
-      batches: 10,
-      batchSize: 8,
-      seed: 42,
-      algorithm: 'entropy',
-      percentile: 99.99,
-      resize: 'keep-aspect-pad',
-      acceptFewer: false,
+      batches: CAL_DEFAULTS.batches,
+      batchSize: CAL_DEFAULTS.batchSize,
+      seed: CAL_DEFAULTS.seed,
+      algorithm: CAL_DEFAULTS.algorithm,
+      percentile: CAL_DEFAULTS.percentile,
+      resize: CAL_DEFAULTS.resize,
+      acceptFewer: CAL_DEFAULTS.acceptFewer,
+      histogram: CAL_DEFAULTS.histogram,
+      reuse: CAL_DEFAULTS.reuse,
     },
-    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false },
+    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false },
+    advanced: { maxBatchSize: REQUEST_DEFAULTS.maxBatchSize, maxWorkspaceSize: REQUEST_DEFAULTS.maxWorkspaceSize, verbose: REQUEST_DEFAULTS.verbose },
     gpu: 0,
     gpuChosen: false,
   };
@@ -63,6 +97,7 @@ interface OptionsStore extends OptionsState {
   setPrecision(p: Precision): void;
   setCalibration(p: Partial<CalibrationOptions>): void;
   setOutputs(p: Partial<OutputOptions>): void;
+  setAdvanced(p: Partial<AdvancedOptions>): void;
   setGpu(g: number | 'cpu', byUser?: boolean): void;
   reset(): void;
 }
@@ -72,6 +107,7 @@ export const useOptionsStore = create<OptionsStore>()((set) => ({
   setPrecision: (precision) => set({ precision }),
   setCalibration: (p) => set((s) => ({ calibration: { ...s.calibration, ...p } })),
   setOutputs: (p) => set((s) => ({ outputs: { ...s.outputs, ...p } })),
+  setAdvanced: (p) => set((s) => ({ advanced: { ...s.advanced, ...p } })),
   setGpu: (gpu, byUser = true) => set((s) => ({ gpu, gpuChosen: s.gpuChosen || byUser })),
   reset: () => set(initialOptions()),
 }));

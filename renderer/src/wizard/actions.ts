@@ -103,8 +103,7 @@ export async function loadImages(client: StudioClient, rawDir: string): Promise<
 
 export async function startExport(client: StudioClient, opts: { canStoreKeys: boolean }): Promise<void> {
   const source = useSourceStore.getState();
-  const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState());
-  if (request.precision === 'int8') request.fidelity = { enabled: useFidelityOption.getState().enabled };
+  const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState(), { enabled: useFidelityOption.getState().enabled });
   if (opts.canStoreKeys && source.rememberKey && needsKey(source.modelPath) && source.key) {
     // Best effort: a refused keyring (plain-text backend) must not block the export.
     void client.api.storeKey(source.modelPath, source.key);
