@@ -159,7 +159,7 @@ export type PreflightFix =
 
 export interface PreflightProblem {
   /** Stable id: output-dir-missing, output-exists, output-not-writable, cache-exists, images-unreadable, leftover. */
-  id: 'output-dir-missing' | 'output-exists' | 'output-not-writable' | 'cache-exists' | 'images-unreadable' | 'leftover';
+  id: 'output-dir-missing' | 'output-exists' | 'output-is-input' | 'output-not-writable' | 'cache-exists' | 'images-unreadable' | 'leftover';
   /** error: Start stays disabled until fixed; warning: until fixed or accepted. */
   severity: 'error' | 'warning';
   message: string;

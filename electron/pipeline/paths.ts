@@ -28,7 +28,11 @@ export function planOutputs(r: ExportRequest, cwd: string = process.cwd()): Outp
   const dir = path.dirname(etlt);
   const plan: OutputPlan = { etlt };
   if (r.outputs.onnx) plan.onnx = abs(r.outputs.onnx);
-  else if (r.outputs.dsConfig) plan.onnx = `${stripExt(etlt)}.onnx`;
+  else if (r.outputs.dsConfig) {
+    // Never the input itself: `-m x.onnx` beside `x.etlt` would otherwise name the model as its own copy.
+    const onnx = `${stripExt(etlt)}.onnx`;
+    plan.onnx = onnx === abs(r.model) ? `${stripExt(etlt)}.deepstream.onnx` : onnx;
+  }
   if (r.outputs.dsConfig) {
     plan.dsConfig = path.join(dir, 'nvinfer_config.txt');
     if (r.outputs.labels) plan.labels = path.join(dir, 'labels.txt');

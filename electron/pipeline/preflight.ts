@@ -36,10 +36,17 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
     }
   }
 
+  const inputs = [r.model, r.spec].filter((x): x is string => Boolean(x)).map((x) => path.resolve(cwd, x));
+  for (const [role, f] of files) {
+    if (inputs.includes(f) && !(role === 'etlt' && r.overwrite)) {
+      problems.push({ id: 'output-is-input', severity: 'error', message: `The ${role} output would replace an input of this export: choose another output path.`, files: [f] });
+    }
+  }
+
   const exists: string[] = [];
   const dirsInPlace: string[] = [];
   for (const [role, f] of files) {
-    if (missing.has(path.dirname(f)) || reusable.has(role)) continue;
+    if (missing.has(path.dirname(f)) || reusable.has(role) || inputs.includes(f)) continue;
     const st = await fs.stat(f).catch(() => null);
     if (st?.isDirectory()) dirsInPlace.push(f);
     else if (st) exists.push(f);
@@ -71,7 +78,7 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
     }
   }
 
-  const leftovers = await previousRunFiles(plan);
+  const leftovers = await previousRunFiles(plan, r);
   if (leftovers.length > 0) {
     problems.push({
       id: 'leftover',
@@ -103,13 +110,14 @@ function stripExt(p: string): string {
 }
 
 /** Files a previous export of the same output would have written that this one will not. */
-async function previousRunFiles(plan: OutputPlan): Promise<string[]> {
+async function previousRunFiles(plan: OutputPlan, r: ExportRequest): Promise<string[]> {
   const dir = path.dirname(plan.etlt);
   const stem = stripExt(plan.etlt);
   const candidates = [
     path.join(dir, 'nvinfer_config.txt'),
     path.join(dir, 'labels.txt'),
     `${stem}.onnx`,
+    `${stem}.deepstream.onnx`,
     `${stem}.qdq.onnx`,
     `${stem}.cal.bin`,
     `${stem}.cal.bin.json`,
@@ -117,7 +125,7 @@ async function previousRunFiles(plan: OutputPlan): Promise<string[]> {
     `${stem}.report.json`,
     `${stem}.engine`,
   ];
-  const planned = new Set(Object.values(plan) as string[]);
+  const planned = new Set([...(Object.values(plan) as string[]), path.resolve(r.model)]);
   const out: string[] = [];
   for (const c of candidates) {
     if (planned.has(c)) continue;

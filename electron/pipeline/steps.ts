@@ -12,7 +12,7 @@ import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
 import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
 import { nvinferConfig, buildLabels } from './deploy/index.js';
-import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
+import { calibrateStep, quantizeStep, requestPreprocessing, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
 import { fidelityStep } from './fidelity-step.js';
 
@@ -112,6 +112,13 @@ const validate: Step = {
     if (r.key === '') throw new StudioError('E_KEY_REQUIRED', 'No key to seal the output .etlt with', 'Pass -k <key> (or set EXPORT_STUDIO_KEY): the .etlt is encrypted with it, also when the input is a plain .onnx.');
     if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
       throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
+    }
+    // No other output may replace an input (the model, the spec), --overwrite or not.
+    for (const [k, file] of Object.entries(plan)) {
+      if (k === 'etlt') continue;
+      for (const input of [r.model, r.spec]) {
+        if (input && path.resolve(input) === file) throw new StudioError('E_OUTPUT_EXISTS', `The ${k} output would replace the input ${input}`, 'Give that output another path.', { file });
+      }
     }
     return `${Object.keys(plan).length} output(s) planned`;
   },
@@ -238,7 +245,10 @@ const deepstreamStep: Step = {
     const rel = (p: string | undefined) => (p ? path.relative(dir, p) || path.basename(p) : undefined);
     const spec = s.spec;
     const input = summary.inputs[0];
-    const imageSize: [number, number] = spec?.imageSize ?? [Number(input?.shape?.[2]) || 0, Number(input?.shape?.[3]) || 0];
+    // The preprocessing the job used (or would use): the spec's image_size, the model's static
+    // input (any layout, with or without batch), or the requested size for a dynamic input.
+    const pp = s.calibrated?.preprocessing ?? requestPreprocessing(s);
+    const imageSize: [number, number] = [pp.height, pp.width];
     const numClasses = spec?.numClasses ?? 2;
     if (s.request.outputs.dsConfigEmbedKey) {
       s.ctx.warn('--ds_embed_key: the DeepStream config contains tlt-encoded-model and the model key in plain text (TAO style). DeepStream cannot decrypt an .etlt sealed by Export Studio; keep onnx-file for deployment.');
@@ -257,8 +267,10 @@ const deepstreamStep: Step = {
       gpuId: s.request.gpu === 'cpu' ? 0 : s.request.gpu,
       outputBlobNames: summary.outputs.map((o) => o.name),
       inputName: input?.name ?? 'Input',
-      mean: s.calibrated?.preprocessing.mean,
-      scale: s.calibrated?.preprocessing.scale,
+      mean: pp.mean,
+      scale: pp.scale,
+      colorFormat: pp.order,
+      layout: pp.layout,
       topK: spec?.parsed.experiment.maskrcnn_config.test_detections_per_image || 100,
       pluginOps: summary.customOps.map((c) => c.opType),
     });

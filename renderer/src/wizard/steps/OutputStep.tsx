@@ -165,7 +165,8 @@ export function OutputStep() {
   const cache = effectiveCache({ modelPath }, options);
   const setOut = useOptionsStore.getState().setOutputs;
   const fidelity = useFidelityOption();
-  const plainOnnx = out.onnx.trim() ? null : out.dsConfig ? `${basename(sibling(etlt, '.onnx'))} (plain, unencrypted ONNX${modelBytes ? `, about ${formatBytes(modelBytes)}` : ''}: DeepStream reads it, it cannot decrypt the .etlt)` : null;
+  const plainOnnxPath = sibling(etlt, '.onnx') === modelPath.trim() ? sibling(etlt, '.deepstream.onnx') : sibling(etlt, '.onnx');
+  const plainOnnx = out.onnx.trim() ? null : out.dsConfig ? `${basename(plainOnnxPath)} (plain, unencrypted ONNX${modelBytes ? `, about ${formatBytes(modelBytes)}` : ''}: DeepStream reads it, it cannot decrypt the .etlt)` : null;
   const alsoWritten = [
     plainOnnx,
     out.dsConfig ? 'nvinfer_config.txt, labels.txt' : null,

@@ -116,16 +116,16 @@ function PreprocessingForm() {
       </Stack>
       <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: 'wrap', alignItems: 'center' }}>
         <FormControl size="small" sx={{ width: 200 }}>
-          <InputLabel id="pp-order-label">Channel order</InputLabel>
-          <Select labelId="pp-order-label" label="Channel order" value={pp.order} onChange={(e) => set({ order: e.target.value as PreprocessingFields['order'] })} data-testid="pp-order">
+          <InputLabel id="pp-order-label" shrink>Channel order</InputLabel>
+          <Select displayEmpty notched labelId="pp-order-label" label="Channel order" value={pp.order} onChange={(e) => set({ order: e.target.value as PreprocessingFields['order'] })} data-testid="pp-order">
             <MenuItem value="">Preset (RGB)</MenuItem>
             <MenuItem value="rgb">RGB</MenuItem>
             <MenuItem value="bgr">BGR</MenuItem>
           </Select>
         </FormControl>
         <FormControl size="small" sx={{ width: 200 }}>
-          <InputLabel id="pp-layout-label">Layout</InputLabel>
-          <Select labelId="pp-layout-label" label="Layout" value={pp.layout} onChange={(e) => set({ layout: e.target.value as PreprocessingFields['layout'] })} data-testid="pp-layout">
+          <InputLabel id="pp-layout-label" shrink>Layout</InputLabel>
+          <Select displayEmpty notched labelId="pp-layout-label" label="Layout" value={pp.layout} onChange={(e) => set({ layout: e.target.value as PreprocessingFields['layout'] })} data-testid="pp-layout">
             <MenuItem value="">{geo.layout ? `From the model (${geo.layout.toUpperCase()})` : 'Preset (NCHW)'}</MenuItem>
             <MenuItem value="nchw">NCHW</MenuItem>
             <MenuItem value="nhwc">NHWC</MenuItem>
