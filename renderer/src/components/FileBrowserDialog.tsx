@@ -99,7 +99,7 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
         )}
         {error && (
           <Box sx={{ p: 2 }}>
-            <ErrorAlert error={error} />
+            <ErrorAlert error={error} actions={false} />
           </Box>
         )}
         <List dense aria-label="Folder contents" sx={{ maxHeight: 420, overflow: 'auto' }}>
