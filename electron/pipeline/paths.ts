@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ExportRequest } from '../../shared/request.js';
+import { EXPORT_DEFAULTS, calibrationReportPath, defaultOnnxPath, dsConfigPaths, provenancePath } from '../../shared/defaults.js';
 
 /** Every file a request will write, resolved once so preflight, stages and the report agree. */
 export interface OutputPlan {
@@ -17,31 +18,27 @@ export interface OutputPlan {
   engine?: string;
 }
 
-function stripExt(p: string): string {
-  const ext = path.extname(p);
-  return ext ? p.slice(0, -ext.length) : p;
-}
-
+/**
+ * Absolute paths of every output, relative request paths resolved against `cwd` (the CLI's CWD;
+ * the host passes its own). Derived names come from shared/defaults.ts, the same module the CLI
+ * and the app use for their defaults.
+ */
 export function planOutputs(r: ExportRequest, cwd: string = process.cwd()): OutputPlan {
   const abs = (p: string) => path.resolve(cwd, p);
   const etlt = abs(r.outputs.etlt);
-  const dir = path.dirname(etlt);
   const plan: OutputPlan = { etlt };
   if (r.outputs.onnx) plan.onnx = abs(r.outputs.onnx);
-  else if (r.outputs.dsConfig) {
-    // Never the input itself: `-m x.onnx` beside `x.etlt` would otherwise name the model as its own copy.
-    const onnx = `${stripExt(etlt)}.onnx`;
-    plan.onnx = onnx === abs(r.model) ? `${stripExt(etlt)}.deepstream.onnx` : onnx;
-  }
+  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt, abs(r.model));
   if (r.outputs.dsConfig) {
-    plan.dsConfig = path.join(dir, 'nvinfer_config.txt');
-    if (r.outputs.labels) plan.labels = path.join(dir, 'labels.txt');
+    const ds = dsConfigPaths(etlt);
+    plan.dsConfig = ds.dsConfig;
+    if (r.outputs.labels) plan.labels = ds.labels;
   }
   if (r.precision === 'int8') {
-    const cache = abs(r.outputs.cache ?? './cal.bin');
+    const cache = abs(r.outputs.cache ?? EXPORT_DEFAULTS.calCacheFile);
     plan.cache = cache;
-    plan.provenance = `${cache}.json`;
-    plan.calibrationReport = `${stripExt(cache)}.calibration.json`;
+    plan.provenance = provenancePath(cache);
+    plan.calibrationReport = calibrationReportPath(cache);
     if (r.outputs.qdq) plan.qdq = abs(r.outputs.qdq);
     if (r.calibration?.writeTensorfile && r.calibration.tensorfile) plan.tensorfile = abs(r.calibration.tensorfile);
   }
