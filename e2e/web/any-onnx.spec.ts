@@ -71,13 +71,13 @@ for (const variant of [
     await waitForDone(page);
     await shot(page, 'done');
 
-    expect(await listAll(outDir)).toEqual(['labels.txt', 'nvinfer_config.txt', 'textdet.cal.bin', 'textdet.cal.bin.json', 'textdet.cal.calibration.json', 'textdet.deepstream.onnx', 'textdet.etlt', 'textdet.onnx', 'textdet.qdq.onnx']);
+    expect(await listAll(outDir)).toEqual(['cal.bin', 'cal.bin.json', 'cal.calibration.json', 'labels.txt', 'nvinfer_config.txt', 'textdet.deepstream.onnx', 'textdet.etlt', 'textdet.onnx', 'textdet.qdq.onnx']);
     const ds = await fs.readFile(path.join(outDir, 'nvinfer_config.txt'), 'utf8');
     expect(ds).toMatch(/infer-dims=3;48;64/);
     expect(ds).toMatch(/network-mode=1/);
     expect(ds).toContain('textdet.deepstream.onnx');
-    expect(ds).toContain('textdet.cal.bin');
-    const cache = await fs.readFile(path.join(outDir, 'textdet.cal.bin'), 'utf8');
+    expect(ds).toContain('cal.bin');
+    const cache = await fs.readFile(path.join(outDir, 'cal.bin'), 'utf8');
     expect(cache.split('\n')[0]).toMatch(/^TRT-\d+-EntropyCalibration2$/);
     expect(cache.split('\n').length).toBeGreaterThan(5);
   });

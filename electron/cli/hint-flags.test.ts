@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { FLAG_CONTROLS } from '../../shared/app-controls.js';
 import { buildProgram } from './program.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -48,5 +49,18 @@ describe('flags named in messages and hints', () => {
   it('never offer -f, which the CLI rejects', () => {
     expect(cliFlags().has('-f')).toBe(false);
     for (const f of SOURCES.flatMap(files)) expect(fs.readFileSync(f, 'utf8'), f).not.toMatch(/\(or -f\)|or -f\b/);
+  });
+
+  it('each have a control in the app wizard, so the app can name it instead (shared/app-controls.ts)', () => {
+    const named = new Set<string>();
+    for (const f of ['electron/pipeline', 'electron/cli'].flatMap(files)) {
+      const text = fs.readFileSync(f, 'utf8');
+      // Hints: the third argument of new StudioError(code, message, hint, …) when it is a literal.
+      for (const m of text.matchAll(/new StudioError\(\s*'[A-Z_]+',\s*(?:`[^`]*`|'[^']*'),\s*(`[^`]*`|'[^']*')/g)) {
+        for (const fl of m[1]!.matchAll(/(?:^|[\s(`'])(--[a-z][a-z_-]*|-[a-z])(?![\w-])/g)) named.add(fl[1]!);
+      }
+    }
+    expect(named.size).toBeGreaterThan(5);
+    expect([...named].filter((fl) => !(fl in FLAG_CONTROLS) && fl !== '--help' && fl !== '--root')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
+import type { CalibrationSummary } from '../../shared/report.js';
 import type { Batch, ResolvedPreprocessing, SampleSource } from './data/types.js';
 import { resolvePreprocessing, sampleDims } from './data/preprocess.js';
 import { createPreprocessPool, prefetchBatches, type PreprocessPool, type PrefetchStats } from './data/loader.js';
@@ -40,6 +41,11 @@ const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8
 function amaxFromCache(text: string, file: string): Map<string, number> {
   const parsed = parseCalibrationCache(text, file);
   return new Map(parsed.entries.map((e) => [e.name, e.scale * 127]));
+}
+
+/** What a cache alone says per tensor: its threshold (scale × 127); max |x| is not known, so amax = threshold. */
+function cacheStats(amax: Map<string, number>): NonNullable<CalibrationSummary['tensorStats']> {
+  return [...amax].map(([name, t]) => ({ name, amax: t, threshold: t }));
 }
 
 /** Preprocessing for this request: the spec's image size, the model's input, explicit overrides. */
@@ -142,7 +148,7 @@ export const calibrateStep: Step = {
       const amax = amaxFromCache(text, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
       s.calibrated = { preprocessing: pp, amax, cacheText: text };
-      s.calibration = { source: 'cache', algorithm: c.algorithm, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
+      s.calibration = { source: 'cache', algorithm: c.algorithm, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0, tensorStats: cacheStats(amax) };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
 
@@ -173,7 +179,7 @@ export const calibrateStep: Step = {
         s.ctx.info(`${cacheFile}: ${decision.reason}`);
         const amax = amaxFromCache(cacheText, cacheFile);
         s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection };
-        s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
+        s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000, tensorStats: cacheStats(amax) };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
       if (cacheText !== null && !r.overwrite) {
@@ -262,6 +268,12 @@ export const calibrateStep: Step = {
         reuseReason: decision.reason,
         executionProvider: result.provider,
         seconds: (performance.now() - t0) / 1000,
+        tensorStats: result.tensors.map((t) => ({
+          name: t.name,
+          amax: t.amax,
+          threshold: t.threshold,
+          ...(t.histogram ? { histogram: { edges: t.histogram.counts.map((_, i) => i * t.histogram!.binWidth).concat(t.histogram.counts.length * t.histogram.binWidth), counts: [...t.histogram.counts] } } : {}),
+        })),
       };
       return `${result.tensors.length} tensors from ${result.samples} samples (${c.algorithm}, ${result.provider})`;
     } finally {

@@ -1,10 +1,6 @@
 import { create } from 'zustand';
-import { CalibrationSchema, ExportRequestSchema, type CalibrationAlgorithm, type Precision, type ResizeMode } from '../../../shared/request.js';
-
-// DEFAULTS (issue 8 owns one defaults module for CLI, worker, app and web; until it lands the
-// wizard takes its defaults from the request schema itself — the CLI's source — never a copy.)
-const CAL_DEFAULTS = CalibrationSchema.parse({ source: 'spec-loader' });
-const REQUEST_DEFAULTS = ExportRequestSchema.parse({ model: 'm', key: '', outputs: { etlt: 'm.etlt' } });
+import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
+import { EXPORT_DEFAULTS as D } from '../../../shared/defaults.js';
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
 
@@ -76,18 +72,19 @@ export function initialOptions(): OptionsState {
       imageDir: '',
       tensorfile: '',
       writeTensorfile: false,
-      batches: CAL_DEFAULTS.batches,
-      batchSize: CAL_DEFAULTS.batchSize,
-      seed: CAL_DEFAULTS.seed,
-      algorithm: CAL_DEFAULTS.algorithm,
-      percentile: CAL_DEFAULTS.percentile,
-      resize: CAL_DEFAULTS.resize,
-      acceptFewer: CAL_DEFAULTS.acceptFewer,
-      histogram: CAL_DEFAULTS.histogram,
-      reuse: CAL_DEFAULTS.reuse,
+      // The defaults module every door uses (shared/defaults.ts): the CLI's batch size 16, etc.
+      batches: D.batches,
+      batchSize: D.batchSize,
+      seed: D.calSeed,
+      algorithm: D.calAlgorithm,
+      percentile: D.calPercentile,
+      resize: D.calResize,
+      acceptFewer: false,
+      histogram: D.calHistogram,
+      reuse: 'auto',
     },
     outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false },
-    advanced: { maxBatchSize: REQUEST_DEFAULTS.maxBatchSize, maxWorkspaceSize: REQUEST_DEFAULTS.maxWorkspaceSize, verbose: REQUEST_DEFAULTS.verbose },
+    advanced: { maxBatchSize: D.maxBatchSize, maxWorkspaceSize: D.maxWorkspaceSize, verbose: false },
     gpu: 0,
     gpuChosen: false,
   };

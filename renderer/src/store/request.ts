@@ -6,16 +6,22 @@ import type { OptionsState } from './options.js';
 import { needsKey, keyVerified, type PreprocessingFields, type SourceState } from './source.js';
 import type { StepId } from './steps.js';
 import { defaultEtltPath, sibling } from './paths.js';
+import { appWorkDir, defaultCachePath, defaultOnnxPath, defaultQdqPath } from '../../../shared/defaults.js';
 
 export function effectiveEtlt(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.etltEdited || source.modelPath.trim() === '') return options.outputs.etlt;
   return defaultEtltPath(source.modelPath.trim(), options.precision);
 }
 
+/** The plain ONNX the job writes beside the .etlt with the DeepStream config (never the model's own name). */
+export function effectivePlainOnnx(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
+  return options.outputs.onnx.trim() || defaultOnnxPath(effectiveEtlt(source, options), source.modelPath.trim());
+}
+
 export function effectiveCache(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.cacheEdited) return options.outputs.cache;
   const etlt = effectiveEtlt(source, options);
-  return etlt ? sibling(etlt, '.cal.bin') : '';
+  return etlt ? defaultCachePath(appWorkDir(etlt)) : '';
 }
 
 function calibrationFor(options: OptionsState, images: Pick<ImagesState, 'images' | 'selection'>): Partial<Calibration> & Pick<Calibration, 'source'> {
@@ -97,7 +103,7 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
-    if (o.qdq && etlt) outputs.qdq = sibling(etlt, '.qdq.onnx');
+    if (o.qdq && etlt) outputs.qdq = defaultQdqPath(etlt);
   }
   if (o.report && etlt) outputs.report = sibling(etlt, '.report.json');
   if (o.onnx.trim()) outputs.onnx = o.onnx.trim();

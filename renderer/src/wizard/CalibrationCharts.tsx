@@ -17,15 +17,19 @@ export function CalibrationCharts({ stats }: { stats: TensorStat[] }) {
   return (
     <Stack spacing={2} data-testid="calibration-charts">
       <Box>
-        <Typography variant="subtitle2">Per-tensor amax{stats.length > top.length ? ` (first ${top.length} of ${stats.length})` : ''}</Typography>
-        <Box data-testid="chart-amax" aria-label="Bar chart of per-tensor amax" role="img">
+        <Typography variant="subtitle2">
+          Per-tensor range: max |x| seen and the clip threshold the cache stores (scale × 127){stats.length > top.length ? ` — first ${top.length} of ${stats.length}` : ''}
+        </Typography>
+        <Box data-testid="chart-amax" data-tensors={top.length} aria-label="Bar chart of per-tensor amax and calibration threshold" role="img">
           <BarChart
-            height={Math.max(220, top.length * 22 + 40)}
+            height={Math.max(220, top.length * 26 + 60)}
             layout="horizontal"
-            yAxis={[{ scaleType: 'band', data: top.map((s) => s.name), width: 150 }]}
-            xAxis={[{ label: 'amax' }]}
-            series={[{ data: top.map((s) => s.amax), label: 'amax', color: theme.palette.primary.main }]}
-            hideLegend
+            yAxis={[{ scaleType: 'band', data: top.map((s) => s.name), width: 170 }]}
+            xAxis={[{ label: '|activation|', min: 0 }]}
+            series={[
+              { data: top.map((s) => s.amax), label: 'max |x|', color: theme.palette.primary.light },
+              { data: top.map((s) => s.threshold), label: 'threshold', color: theme.palette.primary.dark },
+            ]}
             grid={{ vertical: true }}
           />
         </Box>

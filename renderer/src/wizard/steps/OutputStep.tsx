@@ -12,7 +12,7 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useOptionsStore } from '../../store/options.js';
 import { useSourceStore } from '../../store/source.js';
 import { useSettingsStore } from '../../store/settings.js';
-import { effectiveCache, effectiveEtlt } from '../../store/request.js';
+import { effectiveCache, effectiveEtlt, effectivePlainOnnx } from '../../store/request.js';
 import { basename, dirname, join, sibling } from '../../store/paths.js';
 import { useFidelityOption } from '../FidelityPanel.js';
 
@@ -165,7 +165,7 @@ export function OutputStep() {
   const cache = effectiveCache({ modelPath }, options);
   const setOut = useOptionsStore.getState().setOutputs;
   const fidelity = useFidelityOption();
-  const plainOnnxPath = sibling(etlt, '.onnx') === modelPath.trim() ? sibling(etlt, '.deepstream.onnx') : sibling(etlt, '.onnx');
+  const plainOnnxPath = effectivePlainOnnx({ modelPath }, options);
   const plainOnnx = out.onnx.trim() ? null : out.dsConfig ? `${basename(plainOnnxPath)} (plain, unencrypted ONNX${modelBytes ? `, about ${formatBytes(modelBytes)}` : ''}: DeepStream reads it, it cannot decrypt the .etlt)` : null;
   const alsoWritten = [
     plainOnnx,
