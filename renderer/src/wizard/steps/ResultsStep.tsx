@@ -82,7 +82,7 @@ export function ResultsStep() {
               </TableCell>
               <TableCell>
                 {web ? (
-                  <CopyButton icon text={a.path} label={`Copy the path ${a.path}`} testId={`artifact-copy-path-${i}`} />
+                  <CopyButton text={a.path} label="Copy path" testId={`artifact-copy-path-${i}`} />
                 ) : (
                   <Tooltip title="Open folder">
                     <IconButton size="small" aria-label={`Open the folder of ${a.path}`} onClick={() => void openFolder(a.path)} data-testid={`artifact-open-${i}`}>
