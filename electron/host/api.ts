@@ -16,6 +16,7 @@ import type { JobManager } from './job-manager.js';
 import type { Reader } from './reader.js';
 import type { SettingsStore } from './settings.js';
 import type { ThumbnailService } from './thumbnails.js';
+import { receiveUpload, type UploadResult } from './uploads.js';
 
 /** Where keys go when the user asks to remember one (Electron: safeStorage). */
 export interface KeyStore {
@@ -46,6 +47,8 @@ export interface HostDeps {
 /** StudioApi plus what the transports need besides it (thumbnail bytes for /thumb and the app protocol). */
 export interface HostApi extends StudioApi {
   thumbnail(imageId: string, size?: number): Promise<Uint8Array | null>;
+  /** Web mode's PUT /upload (issue 12): write a dropped file into a folder inside the roots. */
+  upload(o: { dir: string; name: string; body: AsyncIterable<Uint8Array>; declaredBytes?: number }): Promise<Result<UploadResult>>;
 }
 
 
@@ -166,6 +169,7 @@ export function createHostApi(deps: HostDeps): HostApi {
         return fs.realpath(abs);
       }),
     thumbnail: (imageId, size) => thumbnails.get(imageId, size),
+    upload: (o) => result(() => receiveUpload(files, o)),
   };
   return api;
 }
