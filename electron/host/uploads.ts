@@ -18,7 +18,7 @@ export interface UploadResult {
 
 /** A file name alone: no folders, no leading dot, no control characters. */
 function checkName(name: string): string {
-  if (name.length === 0 || name.length > 255 || name !== path.basename(name) || name.includes('\\') || name.startsWith('.') || /[\u0000-\u001f]/.test(name)) {
+  if (name.length === 0 || name.length > 255 || name !== path.basename(name) || name.includes('\\') || name.startsWith('.') || [...name].some((c) => c.charCodeAt(0) < 0x20)) {
     throw new StudioError('E_REQUEST_INVALID', `Not a plain file name: '${name}'`, 'Upload one file at a time under its own name (no folders, no leading dot).');
   }
   return name;
