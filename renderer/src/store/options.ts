@@ -35,6 +35,10 @@ export interface OutputOptions {
   // Advanced (folded away): '' = not written / the CLI's default.
   /** --onnx_file ('' = <stem>.onnx beside the .etlt, written with the DeepStream config). */
   onnx: string;
+  /** --qdq_file when the Q/DQ switch is on ('' = <stem>.qdq.onnx beside the .etlt). */
+  qdqPath: string;
+  /** --report_file when the report switch is on ('' = <stem>.report.json beside the .etlt). */
+  reportPath: string;
   /** --log_file */
   logFile: string;
   /** --engine_file (needs trtexec on PATH). */
@@ -83,7 +87,7 @@ export function initialOptions(): OptionsState {
       histogram: D.calHistogram,
       reuse: 'auto',
     },
-    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false },
+    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', qdqPath: '', reportPath: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false },
     advanced: { maxBatchSize: D.maxBatchSize, maxWorkspaceSize: D.maxWorkspaceSize, verbose: false },
     gpu: 0,
     gpuChosen: false,

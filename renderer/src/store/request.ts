@@ -103,9 +103,9 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
-    if (o.qdq && etlt) outputs.qdq = defaultQdqPath(etlt);
+    if (o.qdq && etlt) outputs.qdq = o.qdqPath.trim() || defaultQdqPath(etlt);
   }
-  if (o.report && etlt) outputs.report = sibling(etlt, '.report.json');
+  if (o.report && etlt) outputs.report = o.reportPath.trim() || sibling(etlt, '.report.json');
   if (o.onnx.trim()) outputs.onnx = o.onnx.trim();
   if (o.logFile.trim()) outputs.logFile = o.logFile.trim();
   if (o.engine.trim()) outputs.engine = o.engine.trim();

@@ -263,6 +263,15 @@ export function CalibrationStep() {
             {cal.algorithm === 'percentile' && (
               <NumberField label="Percentile" value={cal.percentile} min={0.0001} step={0.01} onChange={(n) => set({ percentile: Math.min(100, n) })} testId="cal-percentile" />
             )}
+            {cal.algorithm !== 'minmax' && (
+              <FormControl size="small" sx={{ width: 300 }}>
+                <InputLabel id="cal-hist-label">Histogram</InputLabel>
+                <Select labelId="cal-hist-label" label="Histogram" value={cal.histogram} onChange={(e) => set({ histogram: e.target.value as 'sampled' | 'exact' })} data-testid="cal-histogram">
+                  <MenuItem value="sampled">Sampled (exact max, fast)</MenuItem>
+                  <MenuItem value="exact">Exact (every value, 2–3× slower)</MenuItem>
+                </Select>
+              </FormControl>
+            )}
           </Stack>
           <FormControl>
             <FormLabel id="resize-label">Resize</FormLabel>
@@ -275,6 +284,11 @@ export function CalibrationStep() {
             control={<Checkbox checked={cal.acceptFewer} onChange={(e) => set({ acceptFewer: e.target.checked })} />}
             label="Accept fewer usable samples than batches × batch size instead of failing"
             data-testid="cal-accept-fewer"
+          />
+          <FormControlLabel
+            control={<Checkbox checked={cal.reuse === 'auto'} onChange={(e) => set({ reuse: e.target.checked ? 'auto' : 'never' })} />}
+            label="Reuse an existing cache whose provenance matches (same model, data and settings) instead of recalibrating"
+            data-testid="cal-reuse"
           />
         </>
       )}

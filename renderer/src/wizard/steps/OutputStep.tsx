@@ -120,7 +120,7 @@ function IntField({ label, value, onChange, testId, helper }: { label: string; v
 }
 
 /** Every other option the CLI has, folded away (issue 8: the app exposes every pipeline option). */
-function AdvancedOutputs({ etlt }: { etlt: string }) {
+function AdvancedOutputs({ etlt, int8 }: { etlt: string; int8: boolean }) {
   const out = useOptionsStore((s) => s.outputs);
   const adv = useOptionsStore((s) => s.advanced);
   const setOut = useOptionsStore.getState().setOutputs;
@@ -134,6 +134,12 @@ function AdvancedOutputs({ etlt }: { etlt: string }) {
       <AccordionDetails id="output-advanced-content">
         <Stack spacing={2}>
           <PathField label="Plain ONNX (--onnx_file)" value={out.onnx} kind="output-dir" testId="output-onnx" onChange={(v) => setOut({ onnx: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.onnx')))} placeholder={out.dsConfig ? sibling(etlt, '.onnx') : 'not written'} helperText="Empty: written beside the .etlt only with the DeepStream config" />
+          {int8 && out.qdq && (
+            <PathField label="Q/DQ ONNX (--qdq_file)" value={out.qdqPath} kind="output-dir" testId="output-qdq-path" onChange={(v) => setOut({ qdqPath: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.qdq.onnx')))} placeholder={sibling(etlt, '.qdq.onnx')} />
+          )}
+          {out.report && (
+            <PathField label="Job report (--report_file)" value={out.reportPath} kind="output-dir" testId="output-report-path" onChange={(v) => setOut({ reportPath: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.report.json')))} placeholder={sibling(etlt, '.report.json')} />
+          )}
           <PathField label="TensorRT engine (--engine_file)" value={out.engine} kind="output-dir" testId="output-engine" onChange={(v) => setOut({ engine: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.engine')))} placeholder="not built" helperText="Built with trtexec, which must be on the PATH of the machine running the export" />
           <PathField label="Log file (--log_file)" value={out.logFile} kind="output-dir" testId="output-log" onChange={(v) => setOut({ logFile: v })} fromPicked={(d) => join(d, 'export.log')} placeholder="not written" />
           <PathField label="TAO results folder (--results_dir)" value={out.resultsDir} kind="output-dir" testId="output-results-dir" onChange={(v) => setOut({ resultsDir: v })} fromPicked={(d) => d} placeholder={join(dir, 'results')} helperText="status.json goes there (created if missing)" />
@@ -170,8 +176,8 @@ export function OutputStep() {
   const alsoWritten = [
     plainOnnx,
     out.dsConfig ? 'nvinfer_config.txt, labels.txt' : null,
-    int8 && out.qdq ? basename(sibling(etlt, '.qdq.onnx')) : null,
-    out.report ? basename(sibling(etlt, '.report.json')) : null,
+    int8 && out.qdq && !out.qdqPath.trim() ? basename(sibling(etlt, '.qdq.onnx')) : null,
+    out.report && !out.reportPath.trim() ? basename(sibling(etlt, '.report.json')) : null,
   ].filter((x): x is string => Boolean(x));
 
   return (
@@ -230,7 +236,7 @@ export function OutputStep() {
         />
       )}
       {out.overwrite && <Alert severity="warning">Existing outputs will be replaced (each one only once it is completely written).</Alert>}
-      <AdvancedOutputs etlt={etlt} />
+      <AdvancedOutputs etlt={etlt} int8={int8} />
       <Typography variant="subtitle1" component="h3">
         Device
       </Typography>
