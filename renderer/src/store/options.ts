@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
+import { DEFAULT_TRT_VERSION, type CalibrationAlgorithm, type Precision, type ResizeMode } from '../../../shared/request.js';
 import { EXPORT_DEFAULTS as D } from '../../../shared/defaults.js';
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
@@ -47,6 +47,8 @@ export interface OutputOptions {
   resultsDir: string;
   /** --ds_embed_key */
   dsEmbedKey: boolean;
+  /** custom-lib-path for the DeepStream config; '' = the default (DEFAULT_DS_CUSTOM_LIB). */
+  dsCustomLib: string;
 }
 
 export interface AdvancedOptions {
@@ -60,6 +62,8 @@ export interface AdvancedOptions {
 
 export interface OptionsState {
   precision: Precision;
+  /** Target TensorRT version (cache header, trtexec line, TensorRT 11 checks). */
+  trtVersion: string;
   calibration: CalibrationOptions;
   outputs: OutputOptions;
   advanced: AdvancedOptions;
@@ -71,6 +75,7 @@ export interface OptionsState {
 export function initialOptions(): OptionsState {
   return {
     precision: 'fp32',
+    trtVersion: DEFAULT_TRT_VERSION,
     calibration: {
       source: 'spec-loader',
       imageDir: '',
@@ -87,7 +92,7 @@ export function initialOptions(): OptionsState {
       histogram: D.calHistogram,
       reuse: 'auto',
     },
-    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', qdqPath: '', reportPath: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false },
+    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, report: false, onnx: '', qdqPath: '', reportPath: '', logFile: '', engine: '', resultsDir: '', dsEmbedKey: false, dsCustomLib: '' },
     advanced: { maxBatchSize: D.maxBatchSize, maxWorkspaceSize: D.maxWorkspaceSize, verbose: false },
     gpu: 0,
     gpuChosen: false,
@@ -96,6 +101,7 @@ export function initialOptions(): OptionsState {
 
 interface OptionsStore extends OptionsState {
   setPrecision(p: Precision): void;
+  setTrtVersion(v: string): void;
   setCalibration(p: Partial<CalibrationOptions>): void;
   setOutputs(p: Partial<OutputOptions>): void;
   setAdvanced(p: Partial<AdvancedOptions>): void;
@@ -106,6 +112,7 @@ interface OptionsStore extends OptionsState {
 export const useOptionsStore = create<OptionsStore>()((set) => ({
   ...initialOptions(),
   setPrecision: (precision) => set({ precision }),
+  setTrtVersion: (trtVersion) => set({ trtVersion }),
   setCalibration: (p) => set((s) => ({ calibration: { ...s.calibration, ...p } })),
   setOutputs: (p) => set((s) => ({ outputs: { ...s.outputs, ...p } })),
   setAdvanced: (p) => set((s) => ({ advanced: { ...s.advanced, ...p } })),

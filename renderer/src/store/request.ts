@@ -100,6 +100,8 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
   const int8 = options.precision === 'int8';
   const o = options.outputs;
   const outputs: ExportRequestInput['outputs'] = { etlt, dsConfig: o.dsConfig };
+  const lib = o.dsCustomLib.trim();
+  if (o.dsConfig && lib) outputs.dsCustomLib = lib;
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
@@ -115,6 +117,7 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
     model: source.modelPath.trim(),
     key: source.key,
     precision: options.precision,
+    trtVersion: options.trtVersion.trim(),
     outputs,
     gpu: options.gpu,
     overwrite: o.overwrite,
