@@ -50,6 +50,7 @@ export const FLAG_CONTROLS: Record<string, { label: string; step: WizardStepId }
   '--no_fidelity': { label: 'Check INT8 fidelity', step: 'output' },
   '--fidelity_images': { label: 'Check INT8 fidelity', step: 'output' },
   '--gpu_index': { label: 'Device', step: 'output' },
+  '--trt_version': { label: 'Target TensorRT', step: 'output' },
   '--cpu': { label: 'Device (CPU)', step: 'output' },
   '-v': { label: 'Verbose (Advanced)', step: 'output' },
 };
