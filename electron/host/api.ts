@@ -7,6 +7,7 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { preflightRequest } from '../pipeline/preflight.js';
 import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
@@ -16,6 +17,7 @@ import type { JobManager } from './job-manager.js';
 import type { Reader } from './reader.js';
 import type { SettingsStore } from './settings.js';
 import type { ThumbnailService } from './thumbnails.js';
+import { receiveUpload, type UploadResult } from './uploads.js';
 
 /** Where keys go when the user asks to remember one (Electron: safeStorage). */
 export interface KeyStore {
@@ -46,6 +48,8 @@ export interface HostDeps {
 /** StudioApi plus what the transports need besides it (thumbnail bytes for /thumb and the app protocol). */
 export interface HostApi extends StudioApi {
   thumbnail(imageId: string, size?: number): Promise<Uint8Array | null>;
+  /** Web mode's PUT /upload (issue 12): write a dropped file into a folder inside the roots. */
+  upload(o: { dir: string; name: string; body: AsyncIterable<Uint8Array>; declaredBytes?: number }): Promise<Result<UploadResult>>;
 }
 
 
@@ -161,7 +165,26 @@ export function createHostApi(deps: HostDeps): HostApi {
         if (!st) throw new StudioError('E_FILE_NOT_FOUND', `Not found: ${abs}`, 'The file may have been moved or deleted.', { file: abs });
         await (deps.openFolder ?? openWithSystem)(st.isDirectory() ? abs : path.dirname(abs));
       }),
+    // issue 12
+    preflight: (...a) => call('preflight', a, ([request]) => preflightRequest(request as ExportRequest)),
+    makeDir: (...a) =>
+      call('makeDir', a, async ([p]) => {
+        const abs = path.resolve(p);
+        // Web mode: only inside the roots the file browser shows (checked at the nearest existing folder).
+        if (deps.mode === 'web') {
+          let probe = abs;
+          while (!(await fs.stat(probe).catch(() => null)) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+          await files.resolveAllowed(probe);
+        }
+        try {
+          await fs.mkdir(abs, { recursive: true });
+        } catch (e) {
+          throw new StudioError('E_OUTPUT_WRITE', `Cannot create the folder ${abs}: ${(e as Error).message}`, 'Choose a folder you can write to.', { file: abs });
+        }
+        return fs.realpath(abs);
+      }),
     thumbnail: (imageId, size) => thumbnails.get(imageId, size),
+    upload: (o) => result(() => receiveUpload(files, o)),
   };
   return api;
 }

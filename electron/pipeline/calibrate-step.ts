@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
+import type { CalibrationSummary } from '../../shared/report.js';
 import type { Batch, ResolvedPreprocessing, SampleSource } from './data/types.js';
 import { resolvePreprocessing, sampleDims } from './data/preprocess.js';
 import { createPreprocessPool, prefetchBatches, type PreprocessPool, type PrefetchStats } from './data/loader.js';
@@ -73,6 +74,11 @@ function searchSetting(s: JobState): string {
   const f = s.request.fidelity;
   if (f && (!f.enabled || f.search === 'off')) return 'off';
   return f?.target ? `auto ${formatInt8Target(f.target)}` : 'auto default-target';
+}
+
+/** What a cache alone says per tensor: its threshold (scale × 127); max |x| is not known, so amax = threshold. */
+function cacheStats(amax: Map<string, number>): NonNullable<CalibrationSummary['tensorStats']> {
+  return [...amax].map(([name, t]) => ({ name, amax: t, threshold: t }));
 }
 
 /** Preprocessing for this request: the spec's image size, the model's input, explicit overrides. */
@@ -203,8 +209,8 @@ export const calibrateStep: Step = {
       }
       const amax = amaxFromCache(cacheText, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
-      s.calibrated = { preprocessing: pp, amax, cacheText: text, floatTensors: [], calibrationSeconds: 0 };
-      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
+      s.calibrated = { preprocessing: pp, amax, cacheText, floatTensors: [], calibrationSeconds: 0 };
+      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0, tensorStats: cacheStats(amax) };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
 
@@ -251,7 +257,7 @@ export const calibrateStep: Step = {
           s.ctx.info(`the reused cache keeps ${int8.floatTensors.length} tensor(s) in FP16 (INT8 search of the run that wrote it): ${int8.floatTensors.map((f) => f.name).join(', ')}`);
           setFloatTensors(s, [...new Set([...r.floatTensors, ...int8.floatTensors.map((f) => f.name)])], decodeModel(model.onnx).graph?.node ?? []);
         }
-        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
+        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000, tensorStats: cacheStats(amax) };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
       if (cacheText !== null && !r.overwrite) {
@@ -349,6 +355,12 @@ export const calibrateStep: Step = {
         reuseReason: decision.reason,
         executionProvider: result.provider,
         seconds: (performance.now() - t0) / 1000,
+        tensorStats: result.tensors.map((t) => ({
+          name: t.name,
+          amax: t.amax,
+          threshold: t.threshold,
+          ...(t.histogram ? { histogram: { edges: t.histogram.counts.map((_, i) => i * t.histogram!.binWidth).concat(t.histogram.counts.length * t.histogram.binWidth), counts: [...t.histogram.counts] } } : {}),
+        })),
       };
       return `${result.tensors.length} tensors from ${result.samples} samples (${c.algorithm}, ${result.provider})`;
     } finally {

@@ -28,7 +28,7 @@ export function planOutputs(r: ExportRequest, cwd: string = process.cwd()): Outp
   const etlt = abs(r.outputs.etlt);
   const plan: OutputPlan = { etlt };
   if (r.outputs.onnx) plan.onnx = abs(r.outputs.onnx);
-  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt);
+  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt, abs(r.model));
   if (r.outputs.dsConfig) {
     const ds = dsConfigPaths(etlt);
     plan.dsConfig = ds.dsConfig;

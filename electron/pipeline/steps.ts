@@ -131,6 +131,13 @@ const validate: Step = {
     if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
       throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
     }
+    // No other output may replace an input (the model, the spec), --overwrite or not.
+    for (const [k, file] of Object.entries(plan)) {
+      if (k === 'etlt') continue;
+      for (const input of [r.model, r.spec]) {
+        if (input && path.resolve(input) === file) throw new StudioError('E_OUTPUT_EXISTS', `The ${k} output would replace the input ${input}`, 'Give that output another path.', { file });
+      }
+    }
     return `${Object.keys(plan).length} output(s) planned`;
   },
 };

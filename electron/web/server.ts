@@ -15,7 +15,11 @@ export interface WebServerOptions {
   /** The renderer build (out/renderer). */
   rendererDir: string;
   /** The host API; `thumbnail` (HostApi) serves /thumb/<id>. */
-  api: StudioApi & { thumbnail?: (imageId: string, size?: number) => Promise<Uint8Array | null> };
+  api: StudioApi & {
+    thumbnail?: (imageId: string, size?: number) => Promise<Uint8Array | null>;
+    /** PUT /upload?dir=&name= (drag-and-drop, issue 12); absent = uploads refused. */
+    upload?: (o: { dir: string; name: string; body: AsyncIterable<Uint8Array>; declaredBytes?: number }) => Promise<Result<{ path: string; bytes: number }>>;
+  };
   /** Fixed token (tests); default a fresh random one. */
   token?: string;
 }
@@ -124,6 +128,24 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sendJson(res, status, result);
   }
 
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'PUT') {
+      req.resume();
+      return send(res, 405, 'text/plain; charset=utf-8', 'Use PUT\n', { allow: 'PUT' });
+    }
+    const dir = url.searchParams.get('dir');
+    const name = url.searchParams.get('name');
+    if (!options.api.upload || !dir || !name) {
+      req.resume();
+      return sendJson(res, 400, invalid('PUT /upload?dir=<server folder>&name=<file name> with the file as the body'));
+    }
+    const len = req.headers['content-length'];
+    const declared = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+    const result = await options.api.upload({ dir, name, body: req as AsyncIterable<Uint8Array>, ...(declared !== undefined ? { declaredBytes: declared } : {}) });
+    if (!req.complete) req.resume();
+    sendJson(res, result.ok ? 200 : result.error.code === 'E_REQUEST_INVALID' ? 400 : 422, result);
+  }
+
   async function handleThumb(res: ServerResponse, id: string, url: URL): Promise<void> {
     const size = url.searchParams.has('size') ? Number(url.searchParams.get('size')) : undefined;
     let jpeg: Uint8Array | null;
@@ -168,13 +190,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const isApi = url.pathname.startsWith('/api/');
+    const isApi = url.pathname.startsWith('/api/') || url.pathname === '/upload';
     const verdict = checkRequest(req, url, port, token, { headerOnly: isApi });
     if (!verdict.ok) {
       req.resume();
       return refuse(res, verdict);
     }
     const route = async () => {
+      if (url.pathname === '/upload') return handleUpload(req, res, url);
       if (isApi) return handleApi(req, res, url.pathname.slice('/api/'.length));
       if (url.pathname.startsWith('/thumb/')) {
         let id: string;

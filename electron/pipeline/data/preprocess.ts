@@ -93,7 +93,7 @@ export function resolvePreprocessing(req: Preprocessing | undefined, ctx: Prepro
   }
   if (!size) {
     const where = model ? `The model input ${model.text} has dynamic height/width` : 'The model input shape is unknown';
-    throw new StudioError('E_PREPROCESSING', `${where} and no input size was given`, 'Set the input size, e.g. preprocessing.size [832, 1344] (height, width), or pass the experiment spec so its image_size is used.');
+    throw new StudioError('E_PREPROCESSING', `${where} and no input size was given`, 'Pass --input_size HEIGHTxWIDTH (e.g. --input_size 832x1344), or the experiment spec (-e) so its image_size is used.');
   }
   if (!Number.isInteger(size[0]) || !Number.isInteger(size[1]) || size[0] < 1 || size[1] < 1) {
     throw new StudioError('E_PREPROCESSING', `Invalid input size ${size[0]}×${size[1]}`, 'Height and width must be positive integers.');

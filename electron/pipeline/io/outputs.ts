@@ -141,7 +141,7 @@ export async function sweepStale(dir: string): Promise<string[]> {
 }
 
 export interface OutputSetOptions {
-  /** Replace existing files (the CLI's --overwrite / -f). Default: refuse. */
+  /** Replace existing files (the CLI's --overwrite). Default: refuse. */
   overwrite: boolean;
 }
 
@@ -162,7 +162,7 @@ export class OutputSet {
     const st = await fs.stat(abs).catch(() => null);
     if (st?.isDirectory()) throw mapWriteError(Object.assign(new Error('is a directory'), { code: 'EISDIR' }), abs);
     if (st && !this.options.overwrite) {
-      throw new StudioError('E_OUTPUT_EXISTS', `Output already exists: ${abs}`, 'Pass --overwrite (or -f) to replace it, or choose another output path. The existing file was left untouched.', { file: abs });
+      throw new StudioError('E_OUTPUT_EXISTS', `Output already exists: ${abs}`, 'Pass --overwrite to replace it, or choose another output path. The existing file was left untouched.', { file: abs });
     }
     const dir = path.dirname(abs);
     const dst = await fs.stat(dir).catch(() => null);

@@ -31,7 +31,9 @@ export async function openModel(client: StudioClient, rawPath: string, opts: { c
     useSourceStore.getState().patch({ modelCheck: { status: 'error', error: r.error } });
     return;
   }
-  void client.api.addRecentFile({ path, kind: 'model' });
+  // Recent models are models that opened: plain ONNX now, an encrypted one once its key checks
+  // out (a file that only looks like a .tlt never gets into the list).
+  if (!needsKey(path)) void client.api.addRecentFile({ path, kind: 'model' });
   if (needsKey(path) && opts.canStoreKeys) {
     const k = await client.api.loadKey(path);
     if (k.ok && k.value && useSourceStore.getState().modelPath === path && useSourceStore.getState().key === '') {
@@ -67,7 +69,10 @@ async function runKeyCheck(client: StudioClient): Promise<void> {
   const now = useSourceStore.getState();
   if (now.key !== key || now.modelPath !== modelPath) return;
   const ms = Math.round(performance.now() - t0);
-  if (r.ok) useSourceStore.getState().patch({ model: r.value, keyCheck: { status: 'ok', ms }, checkedKey: key });
+  if (r.ok) {
+    useSourceStore.getState().patch({ model: r.value, keyCheck: { status: 'ok', ms }, checkedKey: key });
+    void client.api.addRecentFile({ path: modelPath, kind: 'model' });
+  }
   else useSourceStore.getState().patch({ model: null, keyCheck: { status: 'error', error: r.error }, checkedKey: key });
 }
 
@@ -110,7 +115,7 @@ export function withFidelityOptions<R extends { precision?: string; fidelity?: u
 
 export async function startExport(client: StudioClient, opts: { canStoreKeys: boolean }): Promise<void> {
   const source = useSourceStore.getState();
-  const request = withFidelityOptions(buildRequest(source, useOptionsStore.getState(), useImagesStore.getState()));
+  const request = withFidelityOptions(buildRequest(source, useOptionsStore.getState(), useImagesStore.getState(), { enabled: useFidelityOption.getState().enabled }));
   if (opts.canStoreKeys && source.rememberKey && needsKey(source.modelPath) && source.key) {
     // Best effort: a refused keyring (plain-text backend) must not block the export.
     void client.api.storeKey(source.modelPath, source.key);
