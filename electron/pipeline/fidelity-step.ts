@@ -132,7 +132,8 @@ export const fidelityStep: Step = {
     if (!meets && canSearch) {
       // Below target: the search stage takes over (its own row, progress and ETA).
       s.int8Search = { evaluator, buildQdq, baseQdq, check, checks, target, origin, algorithm, t0 };
-      return `${check.images} held-out image(s), before the search: ${describeChecks(checks)} (${((performance.now() - t0) / 1000).toFixed(1)} s); the INT8 search runs next`;
+      // Not a tick: the calibrated INT8 is below target; the search stage says whether it was fixed.
+      return { detail: `calibrated INT8 below target on ${check.images} held-out image(s): ${describeChecks(checks)} (${((performance.now() - t0) / 1000).toFixed(1)} s); the INT8 search runs next`, alert: true };
     }
     return finishInt8(s, result, checks, target, origin, t0);
   },
