@@ -2,6 +2,7 @@ import type { StudioErrorData } from './errors.js';
 import type { JobEvent } from './events.js';
 import type { ExportReport, ModelSummary } from './report.js';
 import type { ExportRequestInput, Preprocessing, ResizeMode } from './request.js';
+import type { OutputPlan } from './defaults.js';
 
 /**
  * The one API the renderer talks to, implemented three ways: over Electron IPC (preload
@@ -124,6 +125,8 @@ export interface StudioApi {
   previewTensor(imageId: string, specPath: string | null, preprocessing: Preprocessing | null, resize: ResizeMode): Promise<Result<TensorPreview>>;
   /** The equivalent CLI command for a request, key masked. */
   commandFor(request: ExportRequestInput): Promise<Result<string>>;
+  /** Every file the request would write, absolute, planned by the worker's own planner (nothing is written). */
+  planOutputs(request: ExportRequestInput): Promise<Result<OutputPlan>>;
   startExport(request: ExportRequestInput): Promise<Result<JobHandle>>;
   cancelJob(jobId: string): Promise<Result<void>>;
   onJobEvents(listener: (batch: JobEventBatch) => void): () => void;

@@ -25,6 +25,7 @@ export const WEB_METHODS = [
   'listImages',
   'previewTensor',
   'commandFor',
+  'planOutputs',
   'startExport',
   'cancelJob',
   'getSettings',

@@ -67,7 +67,7 @@ test('INT8: pick calibration images by clicking thumbnails, calibrate, cache on 
   await next(page, 'output');
   const etlt = path.join(outDir, 'model.etlt');
   await setOutput(page, etlt);
-  await expect(page.getByTestId('output-cache')).toHaveValue(path.join(outDir, 'model.cal.bin'));
+  await expect(page.getByTestId('output-cache')).toHaveValue(path.join(outDir, 'cal.bin'));
   await shot(page, 'output-int8');
 
   await next(page, 'review');
@@ -83,7 +83,7 @@ test('INT8: pick calibration images by clicking thumbnails, calibrate, cache on 
   await shot(page, 'run-int8-done');
   await page.getByTestId('run-results').click();
   await expect(page.getByTestId('result-calibration')).toContainText('6 of 6 samples');
-  const cacheFile = path.join(outDir, 'model.cal.bin');
+  const cacheFile = path.join(outDir, 'cal.bin');
   await expect(page.getByTestId('result-artifacts').locator('[data-role="cache"]')).toContainText(cacheFile);
   await shot(page, 'results-int8');
 

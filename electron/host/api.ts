@@ -7,8 +7,10 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { planOutputs } from '../pipeline/paths.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
+import { checkPathArgs } from './paths.js';
 import type { FileBrowser } from './file-browser.js';
 import { listGpus, type GpuInventory } from './gpus.js';
 import type { JobManager } from './job-manager.js';
@@ -38,6 +40,8 @@ export interface HostDeps {
   keyStore?: KeyStore;
   /** Show a folder in the desktop's file manager; default xdg-open / open / explorer. */
   openFolder?: (dir: string) => Promise<void>;
+  /** Resolves relative request paths, as the export workers do (default: this process's CWD). */
+  cwd?: string;
   /** The URL the renderer puts in <img src>; default web mode's /thumb/<id>. */
   thumbnailUrl?: (imageId: string, size?: number) => string;
 }
@@ -77,7 +81,12 @@ export function createHostApi(deps: HostDeps): HostApi {
   const { jobs, reader, settings, files, thumbnails } = deps;
 
   function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
-    return result(() => body(parseArgs(method, args)));
+    return result(async () => {
+      const parsed = parseArgs(method, args);
+      // The same path checks the Electron main applies before a call leaves it (host/paths.ts).
+      await checkPathArgs(method, parsed as unknown[]);
+      return body(parsed);
+    });
   }
 
   const api: HostApi = {
@@ -114,6 +123,7 @@ export function createHostApi(deps: HostDeps): HostApi {
         return reader.call('previewTensor', { path: file, specPath: specPath === null ? null : path.resolve(specPath), preprocessing, resize });
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
+    planOutputs: (...a) => call('planOutputs', a, async ([request]) => planOutputs(request as ExportRequest, deps.cwd ?? process.cwd())),
     startExport: (...a) => call('startExport', a, async ([request]) => ({ jobId: jobs.start(request as ExportRequest) })),
     cancelJob: (...a) =>
       call('cancelJob', a, async ([jobId]) => {

@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
+import { EXPORT_DEFAULTS as D } from '../../../shared/defaults.js';
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
 
@@ -39,18 +40,19 @@ export interface OptionsState {
 
 export function initialOptions(): OptionsState {
   return {
-    precision: 'fp32',
+    precision: D.precision,
     calibration: {
       source: 'spec-loader',
       imageDir: '',
       tensorfile: '',
       writeTensorfile: false,
-      batches: 10,
-      batchSize: 8,
-      seed: 42,
-      algorithm: 'entropy',
-      percentile: 99.99,
-      resize: 'keep-aspect-pad',
+      // The same defaults as the CLI and the request schema (shared/defaults.ts).
+      batches: D.batches,
+      batchSize: D.batchSize,
+      seed: D.calSeed,
+      algorithm: D.calAlgorithm,
+      percentile: D.calPercentile,
+      resize: D.calResize,
       acceptFewer: false,
     },
     outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false },

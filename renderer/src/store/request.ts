@@ -5,17 +5,19 @@ import type { ImagesState } from './images.js';
 import type { OptionsState } from './options.js';
 import { needsKey, keyVerified, type SourceState } from './source.js';
 import type { StepId } from './steps.js';
-import { defaultEtltPath, sibling } from './paths.js';
+import { appWorkDir, defaultCachePath, defaultEtltPath, defaultQdqPath } from '../../../shared/defaults.js';
 
+/** The .etlt: the user's, else TAO's default beside the model (shared/defaults.ts). */
 export function effectiveEtlt(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.etltEdited || source.modelPath.trim() === '') return options.outputs.etlt;
   return defaultEtltPath(source.modelPath.trim(), options.precision);
 }
 
+/** The INT8 cache: the user's, else `cal.bin` in the app's working directory, the .etlt's folder. */
 export function effectiveCache(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.cacheEdited) return options.outputs.cache;
   const etlt = effectiveEtlt(source, options);
-  return etlt ? sibling(etlt, '.cal.bin') : '';
+  return etlt ? defaultCachePath(appWorkDir(etlt)) : '';
 }
 
 function calibrationFor(options: OptionsState, images: Pick<ImagesState, 'images' | 'selection'>): Partial<Calibration> & Pick<Calibration, 'source'> {
@@ -55,7 +57,7 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
-    if (options.outputs.qdq && etlt) outputs.qdq = sibling(etlt, '.qdq.onnx');
+    if (options.outputs.qdq && etlt) outputs.qdq = defaultQdqPath(etlt);
   }
   const req: ExportRequestInput = {
     model: source.modelPath.trim(),
