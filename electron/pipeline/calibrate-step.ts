@@ -22,7 +22,7 @@ import {
   type CalibrationResult,
 } from './calibrate/index.js';
 import { TOOL } from './version.js';
-import { must, stageWrite, type JobState, type Step } from './steps.js';
+import { must, stageWrite, type JobState, type Step } from './job.js';
 
 /** What the INT8 stages hand to the later ones (DeepStream config, trtexec, Q/DQ). */
 export interface CalibrationOutcome {

@@ -3,8 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
-import type { Step, JobState } from './steps.js';
-import { must } from './steps.js';
+import { must, type JobState, type Step } from './job.js';
 import { cancelledError } from './cancel.js';
 
 /** Where trtexec usually lives besides PATH (TensorRT tarball / Debian package / NGC containers). */

@@ -4,14 +4,7 @@ import { buildQdqModel } from './calibrate/index.js';
 import { prefetchBatches } from './data/loader.js';
 import { sampleDims } from './data/preprocess.js';
 import { runFidelity, selectHeldOut, type FidelityResult } from './fidelity/index.js';
-import { StudioError } from '../../shared/errors.js';
-// Types only: steps.ts imports this module, so a value import would be circular.
-import type { JobState, Step } from './steps.js';
-
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
-  return v;
-}
+import { must, type JobState, type Step } from './job.js';
 
 /** JobState plus the fidelity result (until JobState carries `fidelity` itself). */
 type WithFidelity = JobState & { fidelity?: FidelityReport; calibrated?: JobState['calibrated'] & { selection?: readonly string[] } };

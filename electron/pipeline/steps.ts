@@ -1,76 +1,20 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ExportRequest } from '../../shared/request.js';
-import type { ArtifactRole, StageId } from '../../shared/events.js';
-import type { ArtifactInfo, CalibrationSummary, ExportReport, FidelityReport, ModelSummary } from '../../shared/report.js';
+import type { ModelSummary } from '../../shared/report.js';
 import { StudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
-import type { JobContext } from './context.js';
-import { mapWriteError, type OutputSet } from './io/outputs.js';
-import { planOutputs, type OutputPlan } from './paths.js';
-import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
-import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
+import { mapWriteError } from './io/outputs.js';
+import { planOutputs } from './paths.js';
+import { loadSpec } from './spec/index.js';
+import { quickKeyCheck, readModel, sealToStream } from './model/index.js';
 import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
 import { nvinferConfig, buildLabels } from './deploy/index.js';
-import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
+import { calibrateStep, quantizeStep } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
 import { fidelityStep } from './fidelity-step.js';
+import { must, stageWrite, type JobState, type Step } from './job.js';
 
-export interface SpecState {
-  path: string;
-  dir: string;
-  parsed: MaskRcnnSpec;
-  imageSize: [number, number];
-  numClasses: number;
-  warnings: string[];
-}
-
-export interface ModelState {
-  format: ModelFormat;
-  etltInputName?: string;
-  onnx: Buffer;
-  /** Size and sha256 of the model file as given (sealed or not). */
-  fileBytes: number;
-  sha256: string;
-  /** Set by the inspect stage. */
-  summary?: ModelSummary;
-}
-
-export interface JobState {
-  request: ExportRequest;
-  ctx: JobContext;
-  outputs: OutputSet;
-  command: string;
-  plan?: OutputPlan;
-  stageTimes: ExportReport['stages'];
-  artifacts: ArtifactInfo[];
-  /** final path → role, for the artifact events after commit. */
-  roles: Map<string, ArtifactRole>;
-  spec?: SpecState;
-  model?: ModelState;
-  calibration?: CalibrationSummary;
-  calibrated?: CalibrationOutcome;
-  fidelity?: FidelityReport;
-}
-
-export interface Step {
-  stage: StageId;
-  /** true: run; false: not applicable (no event); string: skipped, with the reason shown. */
-  when(s: JobState): boolean | string;
-  /** Returns a one-line detail for the 'done' event. */
-  run(s: JobState): Promise<string | void>;
-}
-
-export function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
-  return v;
-}
-
-/** Stage a file through the OutputSet and remember its role for the artifact list. */
-export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
-  await s.outputs.write(file, data);
-  s.roles.set(path.resolve(file), role);
-}
+export type { JobState, ModelState, SpecState, Step } from './job.js';
 
 async function mustExist(file: string, code: 'E_FILE_NOT_FOUND' | 'E_SPEC_NOT_FOUND', what: string): Promise<void> {
   const st = await fs.stat(file).catch(() => null);

@@ -1,0 +1,74 @@
+import path from 'node:path';
+import type { ExportRequest } from '../../shared/request.js';
+import type { ArtifactRole, StageId } from '../../shared/events.js';
+import type { ArtifactInfo, CalibrationSummary, ExportReport, FidelityReport, ModelSummary } from '../../shared/report.js';
+import { StudioError } from '../../shared/errors.js';
+import type { JobContext } from './context.js';
+import type { OutputSet } from './io/outputs.js';
+import type { OutputPlan } from './paths.js';
+import type { MaskRcnnSpec } from './spec/index.js';
+import type { ModelFormat } from './model/index.js';
+// Types only: calibrate-step.ts imports this module for its values.
+import type { CalibrationOutcome } from './calibrate-step.js';
+
+/**
+ * What every pipeline step shares: the job's state, the Step shape and two helpers. The steps
+ * (steps.ts, calibrate-step.ts, engine-step.ts, fidelity-step.ts) import this leaf module, never
+ * each other's values, so the pipeline's import graph has no cycle (test/graph/cycles.test.ts).
+ */
+export interface SpecState {
+  path: string;
+  dir: string;
+  parsed: MaskRcnnSpec;
+  imageSize: [number, number];
+  numClasses: number;
+  warnings: string[];
+}
+
+export interface ModelState {
+  format: ModelFormat;
+  etltInputName?: string;
+  onnx: Buffer;
+  /** Size and sha256 of the model file as given (sealed or not). */
+  fileBytes: number;
+  sha256: string;
+  /** Set by the inspect stage. */
+  summary?: ModelSummary;
+}
+
+export interface JobState {
+  request: ExportRequest;
+  ctx: JobContext;
+  outputs: OutputSet;
+  command: string;
+  plan?: OutputPlan;
+  stageTimes: ExportReport['stages'];
+  artifacts: ArtifactInfo[];
+  /** final path → role, for the artifact events after commit. */
+  roles: Map<string, ArtifactRole>;
+  spec?: SpecState;
+  model?: ModelState;
+  calibration?: CalibrationSummary;
+  calibrated?: CalibrationOutcome;
+  fidelity?: FidelityReport;
+}
+
+export interface Step {
+  stage: StageId;
+  /** true: run; false: not applicable (no event); string: skipped, with the reason shown. */
+  when(s: JobState): boolean | string;
+  /** Returns a one-line detail for the 'done' event. */
+  run(s: JobState): Promise<string | void>;
+}
+
+export function must<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
+  return v;
+}
+
+/** Stage a file through the OutputSet and remember its role for the artifact list. */
+export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
+  await s.outputs.write(file, data);
+  s.roles.set(path.resolve(file), role);
+}
+
