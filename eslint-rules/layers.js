@@ -47,7 +47,7 @@ export const LAYERS = {
   /** Browser tests (Playwright) and their fixtures. */
   e2e: { dirs: ['e2e/'], files: ['playwright.config.ts'], may: ['build', 'shared', 'main'], node: true, packages: ['@playwright/test'] },
   /** Test-runner and bundler configs at the roots. */
-  config: { files: ['vitest.config.ts', 'renderer/vite.config.ts', 'renderer/vitest.config.ts'], may: [], node: true, packages: ['vitest', 'vite', '@vitejs/plugin-react'] },
+  config: { files: ['vitest.config.ts', 'vitest.fast.config.ts', 'renderer/vite.config.ts', 'renderer/vitest.config.ts'], may: [], node: true, packages: ['vitest', 'vite', '@vitejs/plugin-react'] },
   /** Unit, integration, fault and hostile-input tests: every `*.test.ts(x)` and test/**. */
   tests: {
     dirs: ['test/'],
@@ -132,7 +132,8 @@ const rule = {
       }
       if (spec.startsWith('.') || spec.startsWith('/')) {
         const target = path.resolve(path.dirname(file), spec);
-        const to = layerOf(target);
+        // TypeScript sources import `./x.js` for `./x.ts`: try the source names too.
+        const to = [target, target.replace(/\.js$/, '.ts'), target.replace(/\.js$/, '.tsx'), target.replace(/\.mjs$/, '.mts')].map(layerOf).find((l) => l !== null) ?? null;
         if (to === null) {
           // node_modules paths and files outside the repo are not ours to import by path.
           context.report({ node, messageId: 'outside', data: { spec, to: path.relative(ROOT, target) } });

@@ -32,7 +32,15 @@ export interface GpuEntry {
 export interface GpuList {
   gpus: GpuEntry[];
   reason?: string;
+  /**
+   * Whether onnxruntime-node's CUDA execution provider libraries are installed. 'missing': every
+   * export runs on the CPU (identical results, slower) until `INSTALL_CUDA_COMMAND` is run.
+   */
+  cudaProvider: 'installed' | 'missing';
 }
+
+/** The one documented command that downloads onnxruntime-node's CUDA 12 provider (README, GPUs). */
+export const INSTALL_CUDA_COMMAND = 'npm run install:cuda';
 
 export type FileKind = 'model' | 'spec' | 'tensorfile' | 'cache' | 'images-dir' | 'output-dir' | 'any';
 

@@ -8,6 +8,7 @@ import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
 import { planOutputs } from '../pipeline/paths.js';
+import { cudaProviderInstalled } from '../pipeline/runtime/index.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import { checkPathArgs } from './paths.js';
@@ -103,6 +104,7 @@ export function createHostApi(deps: HostDeps): HostApi {
         const inv = await (deps.gpus ?? listGpus)();
         return {
           gpus: inv.gpus.map((g) => ({ index: g.index, name: g.name, memoryUsedMiB: g.memoryUsedMiB, memoryTotalMiB: g.memoryTotalMiB, utilizationPct: g.utilizationPct, pciBusId: g.pciBusId })),
+          cudaProvider: cudaProviderInstalled() ? 'installed' : 'missing',
           ...(inv.reason ? { reason: inv.reason } : {}),
         };
       }),

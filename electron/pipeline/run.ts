@@ -71,6 +71,8 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     }
 
     ctx.checkCancelled();
+    // The 'report' stage: the JSON report staged with the other outputs, then all committed at once.
+    ctx.stage('report', 'started');
     const report = buildReport(state, started);
     if (request.outputs.report) await outputs.write(request.outputs.report, JSON.stringify(report, null, 2) + '\n').then(() => state.roles.set(path.resolve(request.outputs.report as string), 'report'));
     const committed = await outputs.commit();
@@ -80,6 +82,7 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
       report.artifacts.push(a);
       ctx.emit({ type: 'artifact', ...a });
     }
+    ctx.stage('report', 'done', `${committed.length} file(s) committed`);
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - started) / 1000;
     // The outputs are committed: a status.json that cannot be written is a warning, not a failed export.
