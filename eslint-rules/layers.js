@@ -18,7 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 
 const UI = ['react', 'react-dom', '@mui/material', '@mui/icons-material', '@mui/x-charts', '@emotion/react', '@emotion/styled', '@tanstack/react-virtual', 'zustand'];
 const NATIVE = ['onnxruntime-node', 'sharp', 'protobufjs', 'h5wasm', '@node-rs/crc32'];
-const TEST = ['vitest', 'fast-check', 'eslint', 'typescript', 'esbuild', 'ws', 'commander', 'zod', 'app-builder-lib', 'builder-util', 'playwright-core', ...NATIVE];
+const TEST = ['vitest', 'fast-check', 'eslint', 'typescript', 'esbuild', 'ws', 'commander', 'zod', 'yaml', 'app-builder-lib', 'builder-util', 'playwright-core', 'kubernetes-models', '@imgly/background-removal-node', ...NATIVE];
 
 /**
  * The layers. `dirs`: folder prefixes (relative to the repo root); `files`: exact files; `test`:
@@ -30,12 +30,12 @@ export const LAYERS = {
   renderer: { dirs: ['renderer/src/'], may: ['shared'], node: false, packages: [...UI, 'zod'] },
   // esbuild: types only (loader.ts bundles its worker from source in dev, through a computed import
   // that keeps the dev dependency out of the app bundle); long: protobufjs' int64 type.
-  pipeline: { dirs: ['electron/pipeline/'], may: ['shared'], node: true, packages: [...NATIVE, 'zod'], typePackages: ['esbuild', 'long'] },
+  pipeline: { dirs: ['electron/pipeline/'], may: ['shared'], node: true, packages: [...NATIVE, 'zod', 'yaml'], typePackages: ['esbuild', 'long'] },
   worker: { dirs: ['electron/worker/'], may: ['pipeline', 'shared'], node: true, packages: ['sharp'], typePackages: ['electron'] },
   // esbuild: bundleFromSource (worker-process.ts), dev and test runs from TypeScript sources only.
   host: { dirs: ['electron/host/'], may: ['worker', 'pipeline', 'shared'], node: true, packages: ['zod', 'esbuild'], typePackages: ['electron'] },
   web: { dirs: ['electron/web/'], may: ['host', 'shared'], node: true, packages: ['ws'] },
-  cli: { dirs: ['electron/cli/'], may: ['web', 'host', 'pipeline', 'shared'], node: true, packages: ['commander'] },
+  cli: { dirs: ['electron/cli/'], may: ['web', 'host', 'pipeline', 'shared'], node: true, packages: ['commander', 'yaml'] },
   main: { dirs: ['electron/main/'], may: ['host', 'shared'], node: true, packages: ['electron'] },
   preload: { dirs: ['electron/preload/'], may: ['shared'], node: false, packages: ['electron'] },
   /** Build and sample scripts, benchmarks: Node programs run by npm scripts. */

@@ -150,6 +150,17 @@ describe('layering lint rule: layer directions', () => {
   });
 });
 
+describe('every npm dependency has a home', () => {
+  /** Packages nothing imports: command-line tools, type packages, ESLint plugins. */
+  const NOT_IMPORTED = new Set(['electron-builder', 'eslint-plugin-import-x', '@types/node', '@types/react', '@types/react-dom', '@types/ws']);
+  it('each dependency of package.json is listed by some layer (or is a tool nothing imports)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const listed = new Set(Object.values(LAYERS).flatMap((l) => [...l.packages, ...(l.typePackages ?? [])]));
+    const homeless = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((d) => !listed.has(d) && !NOT_IMPORTED.has(d));
+    expect(homeless, 'add each to the packages of the layers that may import it (eslint-rules/layers.js)').toEqual([]);
+  });
+});
+
 describe('the per-layer tsconfigs agree with the lint rule', () => {
   /** TypeScript projects and the layer each one compiles. */
   const PROJECTS: Record<string, string> = {
