@@ -152,7 +152,7 @@ describe('decodeModel / encodeModel', () => {
 
   it('round-trips the torchvision Mask R-CNN export byte-for-byte when present', (ctx) => {
     const file = '/tmp/tv-maskrcnn.onnx';
-    needs(ctx, fileNeed(file, 'the torchvision Mask R-CNN ONNX export (export maskrcnn_resnet50_fpn there to run this check)'));
+    needs(ctx, fileNeed(file, 'the torchvision Mask R-CNN ONNX export (bench/gpu/prepare.sh writes it)'));
     const bytes = new Uint8Array(readFileSync(file));
     const m = decodeModel(bytes);
     const again = encodeModel(m);
