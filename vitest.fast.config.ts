@@ -12,6 +12,8 @@ export const INTEGRATION = [
   'electron/worker/serve.test.ts',
   'electron/main/main-wiring.test.ts',
   'electron/main/preload-bundle.test.ts',
+  'electron/main/packaging.test.ts',
+  'electron/pipeline/data/loader.test.ts',
   'electron/pipeline/fidelity-step.test.ts',
   'electron/pipeline/calibrate/engine.test.ts',
   'electron/pipeline/fidelity/fidelity.test.ts',

@@ -175,8 +175,9 @@ const rule = {
       },
       TSImportType(n) {
         // `typeof import('x')` / `import('x').T`: types only, still layered.
-        const arg = n.argument?.type === 'TSLiteralType' ? n.argument.literal : n.argument;
-        check(n, staticString(arg) ?? staticString(n.source), true);
+        // typescript-eslint 8 names the specifier `source` (the older `argument` is deprecated).
+        const src = 'source' in n ? n.source : n.argument?.type === 'TSLiteralType' ? n.argument.literal : n.argument;
+        check(n, staticString(src), true);
       },
       VariableDeclarator(n) {
         if (n.id.type === 'Identifier' && isCreateRequireCall(n.init)) requireNames.add(n.id.name);
