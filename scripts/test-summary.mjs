@@ -29,18 +29,22 @@ const skip = (reason) => {
 const v = read('.cache/vitest-report.json');
 if (v) {
   for (const file of v.testResults ?? []) {
-    for (const t of file.assertionResults ?? []) {
+    const tests = file.assertionResults ?? [];
+    // A file that failed outside its tests (load error, a beforeAll that threw) counts as a failure;
+    // its tests did not run, so they are not skips either.
+    const brokenFile = file.status === 'failed' && !tests.some((t) => t.status === 'failed');
+    if (brokenFile) {
+      failed++;
+      problems.push(`${file.name}: ${(file.message || 'failed to load').split('\n')[0]}${tests.length ? ` (${tests.length} test(s) not run)` : ''}`);
+      continue;
+    }
+    for (const t of tests) {
       if (t.status === 'passed') passed++;
       else if (t.status === 'failed') failed++;
       else if (t.status === 'skipped' || t.status === 'pending' || t.status === 'todo') {
         const inName = /\[skipped: (.+?)\]/.exec(t.fullName ?? '')?.[1];
         skip(t.meta?.skipReason ?? inName);
       }
-    }
-    // A file that failed to load has no assertion results but a message.
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
-      failed++;
-      problems.push(`${file.name}: ${file.message || 'failed to load'}`);
     }
   }
 } else problems.push('no vitest report (.cache/vitest-report.json): the unit tests did not run');

@@ -5,7 +5,7 @@ import type { ModelSummary } from '../../shared/report.js';
 import { readModel, sealFile, unsealFile } from '../pipeline/model/index.js';
 import { inspectModel } from '../pipeline/onnx/index.js';
 import { listGpus } from '../host/gpus.js';
-import { cudaProviderInstalled } from '../pipeline/runtime/index.js';
+import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
 import { INSTALL_CUDA_COMMAND } from '../../shared/api.js';
 import type { CliIO } from './program.js';
 

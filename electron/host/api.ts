@@ -8,7 +8,7 @@ import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
 import { planOutputs } from '../pipeline/paths.js';
-import { cudaProviderInstalled } from '../pipeline/runtime/index.js';
+import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import { checkPathArgs } from './paths.js';
