@@ -16,6 +16,7 @@ export function requestToCommand(r: ExportRequest): string {
   else if (r.gpu !== 0) a.push('--gpu_index', String(r.gpu));
   if (r.outputs.dsConfig) a.push('--gen_ds_config');
   if (r.outputs.dsConfigEmbedKey) a.push('--ds_embed_key');
+  if (r.outputs.dsCustomLib) a.push('--ds_custom_lib', r.outputs.dsCustomLib);
   if (r.outputs.onnx) a.push('--onnx_file', r.outputs.onnx);
   if (r.outputs.logFile) a.push('--log_file', r.outputs.logFile);
   if (r.outputs.report) a.push('--report_file', r.outputs.report);

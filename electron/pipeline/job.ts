@@ -8,6 +8,7 @@ import type { OutputSet } from './io/outputs.js';
 import type { OutputPlan } from './paths.js';
 import type { MaskRcnnSpec } from './spec/index.js';
 import type { ModelFormat } from './model/index.js';
+import { deriveDeployment, type Deployment, type DeploymentInput, type DeploymentNode } from './deploy/index.js';
 // Types only: calibrate-step.ts imports this module for its values.
 import type { CalibrationOutcome } from './calibrate-step.js';
 
@@ -51,6 +52,22 @@ export interface JobState {
   calibration?: CalibrationSummary;
   calibrated?: CalibrationOutcome;
   fidelity?: FidelityReport;
+  /** What deriveDeployment was given (set by the inspect stage); kept so floatTensors can change later. */
+  deploymentInput?: DeploymentInput;
+  /** Every consumer-facing setting (cache header, nvinfer keys, trtexec flags, float tensors), derived once. */
+  deployment?: Deployment;
+}
+
+/**
+ * Change the tensors kept in float (e.g. after an FP16-fallback search) and re-derive every
+ * consumer-facing setting from the same input: the cache, the Q/DQ model, the trtexec line and
+ * the DeepStream config written after this call all leave them in float.
+ */
+export function setFloatTensors(s: JobState, floatTensors: readonly string[], nodes?: readonly DeploymentNode[]): Deployment {
+  const input = must(s.deploymentInput, 'deployment input');
+  s.deploymentInput = { ...input, floatTensors: [...floatTensors], ...(nodes ? { nodes } : {}) };
+  s.deployment = deriveDeployment(s.deploymentInput);
+  return s.deployment;
 }
 
 export interface Step {
@@ -61,8 +78,8 @@ export interface Step {
   run(s: JobState): Promise<string | void>;
 }
 
-export function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
+export function must<T>(v: T | undefined | null, what: string): T {
+  if (v === undefined || v === null) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
   return v;
 }
 

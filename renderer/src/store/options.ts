@@ -27,10 +27,14 @@ export interface OutputOptions {
   cache: string;
   cacheEdited: boolean;
   overwrite: boolean;
+  /** custom-lib-path for the DeepStream config; '' = the default (DEFAULT_DS_CUSTOM_LIB). */
+  dsCustomLib: string;
 }
 
 export interface OptionsState {
   precision: Precision;
+  /** Target TensorRT version (cache header, trtexec line, TensorRT 11 checks). */
+  trtVersion: string;
   calibration: CalibrationOptions;
   outputs: OutputOptions;
   gpu: number | 'cpu';
@@ -41,6 +45,7 @@ export interface OptionsState {
 export function initialOptions(): OptionsState {
   return {
     precision: D.precision,
+    trtVersion: D.trtVersion,
     calibration: {
       source: 'spec-loader',
       imageDir: '',
@@ -55,7 +60,7 @@ export function initialOptions(): OptionsState {
       resize: D.calResize,
       acceptFewer: false,
     },
-    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false },
+    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, dsCustomLib: '' },
     gpu: 0,
     gpuChosen: false,
   };
@@ -63,6 +68,7 @@ export function initialOptions(): OptionsState {
 
 interface OptionsStore extends OptionsState {
   setPrecision(p: Precision): void;
+  setTrtVersion(v: string): void;
   setCalibration(p: Partial<CalibrationOptions>): void;
   setOutputs(p: Partial<OutputOptions>): void;
   setGpu(g: number | 'cpu', byUser?: boolean): void;
@@ -72,6 +78,7 @@ interface OptionsStore extends OptionsState {
 export const useOptionsStore = create<OptionsStore>()((set) => ({
   ...initialOptions(),
   setPrecision: (precision) => set({ precision }),
+  setTrtVersion: (trtVersion) => set({ trtVersion }),
   setCalibration: (p) => set((s) => ({ calibration: { ...s.calibration, ...p } })),
   setOutputs: (p) => set((s) => ({ outputs: { ...s.outputs, ...p } })),
   setGpu: (gpu, byUser = true) => set((s) => ({ gpu, gpuChosen: s.gpuChosen || byUser })),
