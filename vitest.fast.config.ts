@@ -16,6 +16,7 @@ export const INTEGRATION = [
   'electron/pipeline/data/loader.test.ts',
   'electron/pipeline/fidelity-step.test.ts',
   'electron/pipeline/calibrate/engine.test.ts',
+  'electron/pipeline/calibrate/qdq-real.test.ts',
   'electron/pipeline/fidelity/fidelity.test.ts',
   'scripts/sample/model.test.ts',
   'bench/**',
