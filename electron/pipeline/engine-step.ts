@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { childGpuEnv } from './runtime/device.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,7 +83,7 @@ export const engineStep: Step = {
 
 function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
   return new Promise((resolve, reject) => {
-    const gpuEnv = s.request.gpu === 'cpu' ? {} : { CUDA_DEVICE_ORDER: 'PCI_BUS_ID', CUDA_VISIBLE_DEVICES: String(s.request.gpu) };
+    const gpuEnv = s.request.gpu === 'cpu' ? {} : childGpuEnv(s.request.gpu);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...gpuEnv } });
     const tail: string[] = [];
     const onLine = (buf: Buffer) => {

@@ -108,6 +108,12 @@ function lockNameFor(finalPath: string): string {
   return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${TEMP_TAG}lock`);
 }
 
+/** The pid of a live process (not this one) holding the lock on `finalPath`, or null. */
+export async function lockOwner(finalPath: string): Promise<number | null> {
+  const pid = Number((await fs.readFile(lockNameFor(path.resolve(finalPath)), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
+}
+
 /** Remove temp and lock files left by dead export-studio processes in a folder. */
 export async function sweepStale(dir: string): Promise<string[]> {
   const removed: string[] = [];
