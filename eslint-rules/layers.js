@@ -35,7 +35,8 @@ export const LAYERS = {
   // esbuild: bundleFromSource (worker-process.ts), dev and test runs from TypeScript sources only.
   host: { dirs: ['electron/host/'], may: ['worker', 'pipeline', 'shared'], node: true, packages: ['zod', 'esbuild'], typePackages: ['electron'] },
   web: { dirs: ['electron/web/'], may: ['host', 'shared'], node: true, packages: ['ws'] },
-  cli: { dirs: ['electron/cli/'], may: ['web', 'host', 'pipeline', 'shared'], node: true, packages: ['commander', 'yaml'] },
+  // kubernetes-models: types only (batch/k8s.ts checks its Job and ConfigMap literals against them).
+  cli: { dirs: ['electron/cli/'], may: ['web', 'host', 'pipeline', 'shared'], node: true, packages: ['commander', 'yaml'], typePackages: ['kubernetes-models'] },
   main: { dirs: ['electron/main/'], may: ['host', 'shared'], node: true, packages: ['electron'] },
   preload: { dirs: ['electron/preload/'], may: ['shared'], node: false, packages: ['electron'] },
   /** Build and sample scripts, benchmarks: Node programs run by npm scripts. */
