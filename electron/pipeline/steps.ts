@@ -7,7 +7,8 @@ import { StudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
 import type { JobContext } from './context.js';
 import { mapWriteError, type OutputSet } from './io/outputs.js';
-import { planOutputs, type OutputPlan } from './paths.js';
+import { checkPathCollisions, planOutputs, type OutputPlan } from './paths.js';
+import { checkRegularInput } from './io/inputs.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
 import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
@@ -73,9 +74,12 @@ export async function stageWrite(s: JobState, role: ArtifactRole, file: string, 
 }
 
 async function mustExist(file: string, code: 'E_FILE_NOT_FOUND' | 'E_SPEC_NOT_FOUND', what: string): Promise<void> {
-  const st = await fs.stat(file).catch(() => null);
-  if (!st) throw new StudioError(code, `${what} not found: ${file}`, `Check the path (relative paths are resolved against ${process.cwd()}).`, { file });
-  if (st.isDirectory()) throw new StudioError(code, `${what} is a directory, not a file: ${file}`, 'Give the path of the file itself.', { file });
+  await checkRegularInput(file, what, code).catch((e: unknown) => {
+    if (e instanceof StudioError && e.code === code && !/directory/.test(e.message)) {
+      throw new StudioError(code, `${what} not found: ${file}`, `Check the path (relative paths are resolved against ${process.cwd()}).`, { file });
+    }
+    throw e;
+  });
 }
 
 /** --results_dir is created on demand (status.json): refuse a file in its place, or a folder we cannot write, up front. */
@@ -98,21 +102,14 @@ const validate: Step = {
     s.plan = plan;
     // Fail on an existing or unwritable output now, not after minutes of calibration.
     // The cache, its provenance and calibration report may be reused: the calibrate stage checks them.
+    // Every output is locked now (not at the write stage), so a second job aiming at one of them
+    // fails at once instead of racing this one to the commit.
     const reusable = new Set(['cache', 'provenance', 'calibrationReport']);
-    const finals = Object.entries(plan).filter(([k]) => !reusable.has(k));
-    for (const [, file] of finals) await s.outputs.preflight(file as string);
+    await checkPathCollisions(r, plan);
+    for (const [k, file] of Object.entries(plan)) await s.outputs.reserve(file as string, { mayExist: reusable.has(k) });
     if (r.outputs.resultsDir) await preflightResultsDir(r.outputs.resultsDir);
-    const seen = new Map<string, string>();
-    for (const [k, file] of Object.entries(plan)) {
-      const other = seen.get(file as string);
-      if (other) throw new StudioError('E_USAGE', `Two outputs point at the same file: ${other} and ${k} → ${file}`, 'Give each output its own path.', { file: file as string });
-      seen.set(file as string, k);
-    }
     // The .etlt is always sealed with the key: say so now, not at the write stage after calibration.
     if (r.key === '') throw new StudioError('E_KEY_REQUIRED', 'No key to seal the output .etlt with', 'Pass -k <key> (or set EXPORT_STUDIO_KEY): the .etlt is encrypted with it, also when the input is a plain .onnx.');
-    if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
-      throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
-    }
     return `${Object.keys(plan).length} output(s) planned`;
   },
 };
@@ -126,6 +123,9 @@ const specStep: Step = {
     const w = warnings.map((x) => `${file}:${x.line}:${x.column}: ${x.message}`);
     for (const line of w) s.ctx.warn(line);
     const imageSize = must(spec.imageSize, 'image_size');
+    // The spec names more inputs: no output may be one of them either.
+    const json = spec.experiment.data_config.val_json_file;
+    if (json) await checkPathCollisions(s.request, must(s.plan, 'plan'), [{ role: "the spec's val_json_file", file: path.resolve(path.dirname(path.resolve(file)), json) }]);
     s.spec = { path: path.resolve(file), dir: path.dirname(path.resolve(file)), parsed: spec, imageSize, numClasses: spec.numClasses, warnings: w };
     return `image_size ${imageSize[0]}×${imageSize[1]}, ${spec.numClasses} classes`;
   },

@@ -1,11 +1,12 @@
 import { createReadStream, createWriteStream, readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflate, createGunzip, createGzip, createInflate } from 'node:zlib';
 import { StudioError } from '../../../shared/errors.js';
 import { maskedCrc32c } from './crc32c.js';
 import { cancelledError } from '../cancel.js';
+import { openRegular } from '../io/inputs.js';
 
 /**
  * TFRecord framing (tensorflow/core/lib/io/record_reader.cc, record_writer.cc):
@@ -120,14 +121,8 @@ class FileSource implements ByteSource {
   ) {}
 
   static async open(file: string): Promise<FileSource> {
-    const fh = await open(file, 'r');
-    try {
-      const st = await fh.stat();
-      return new FileSource(fh, st.size);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
+    const { fh, size } = await openRegular(file);
+    return new FileSource(fh, size);
   }
 
   async read(n: number): Promise<Uint8Array> {

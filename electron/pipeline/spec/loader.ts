@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
+import { readRegularFile } from '../io/inputs.js';
 import { ExperimentSchema, type Experiment } from './maskrcnn.js';
 import { SpecValidator, type SetFields, type Warning } from './schema.js';
 import { TupleChecker } from './tuples.js';
@@ -198,13 +198,22 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   };
 }
 
+/** Largest spec file read (a TAO spec is a few KiB; 195 MB of text would take minutes and GBs to parse). */
+export const SPEC_MAX_BYTES = 4 * 2 ** 20;
+
 /** Read and parse a spec file. A missing file is E_SPEC_NOT_FOUND. */
 export async function loadSpec(path: string, options: ParseSpecOptions = {}): Promise<ParsedSpec> {
   let text: string;
   try {
-    text = await fs.readFile(path, 'utf8');
+    text = (await readRegularFile(path, SPEC_MAX_BYTES, 'Experiment spec', 'E_SPEC_NOT_FOUND')).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof StudioError) {
+      if (e.code === 'E_INPUT_TOO_LARGE') {
+        throw new StudioError('E_INPUT_TOO_LARGE', `Experiment spec is larger than ${SPEC_MAX_BYTES} bytes: ${path}`, 'A TAO spec is a few kilobytes; check that -e names the spec file.', { file: path }, { details: e.details ?? {} });
+      }
+      if (e.code !== 'E_SPEC_NOT_FOUND') throw e;
+    }
+    const code = ((e as StudioError).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new StudioError('E_SPEC_NOT_FOUND', `Experiment spec not found: ${path}`, 'Check the path given with -e / --experiment_spec.', { file: path }, { cause: e });
     }
