@@ -65,7 +65,7 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
   signal.addEventListener('abort', onAbort);
 
   try {
-    ctx.info(`${TOOL.name} ${TOOL.version}: ${state.command}`);
+    ctx.infoMasked(`${TOOL.name} ${TOOL.version}: ${state.command}`);
     for (const step of steps) {
       ctx.checkCancelled();
       const applies = step.when(state);
