@@ -1,5 +1,28 @@
 import { z } from 'zod';
 
+/**
+ * Limits on request values (issue 11): each is checked before any work, with a specific
+ * message (E_REQUEST_INVALID / E_USAGE); docs/TESTING.md lists them with the file-size limits.
+ */
+export const LIMITS = {
+  /** Model input side in pixels (--input_size, spec image_size). */
+  imageSide: 8192,
+  /** |mean| in pixel units. */
+  pixelValue: 1e6,
+  /** Per-channel scale (a multiplier on pixel values; TAO's is 1/57). */
+  scale: 1e6,
+  /** --batches. */
+  batches: 100_000,
+  /** --batch_size / --max_batch_size. */
+  batchSize: 1024,
+  /** --cal_seed: the sampling PRNG is 32-bit. */
+  seed: 2 ** 32 - 1,
+  /** Explicit calibration image list. */
+  images: 100_000,
+  /** --fidelity_images. */
+  fidelityImages: 1000,
+} as const;
+
 /** TensorRT versions whose calibration-cache header we know how to write (see docs/FORMATS.md). */
 export const TRT_VERSION_RE = /^\d+\.\d+\.\d+$/;
 
@@ -28,13 +51,13 @@ export const PreprocessingSchema = z
   .object({
     preset: PreprocessingPresetSchema.default('tao-maskrcnn'),
     /** Per-channel mean, in 0–255 pixel units, in the model's channel order. */
-    mean: z.array(z.number()).length(3).optional(),
+    mean: z.array(z.number().min(-LIMITS.pixelValue).max(LIMITS.pixelValue)).length(3).optional(),
     /** Per-channel multiplier applied after the mean is subtracted (pixel units). */
-    scale: z.array(z.number().positive()).length(3).optional(),
+    scale: z.array(z.number().positive().max(LIMITS.scale)).length(3).optional(),
     order: z.enum(['rgb', 'bgr']).optional(),
     layout: z.enum(['nchw', 'nhwc']).optional(),
     /** [height, width] when the model's input has dynamic spatial dims. */
-    size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+    size: z.tuple([z.number().int().positive().max(LIMITS.imageSide), z.number().int().positive().max(LIMITS.imageSide)]).optional(),
     resize: ResizeModeSchema.optional(),
   })
   .strict();
@@ -46,13 +69,13 @@ export const CalibrationSchema = z
     /** image-dir: the folder (top level only). */
     imageDir: z.string().min(1).optional(),
     /** images: the exact files, e.g. what the app's thumbnail picker sends. */
-    images: z.array(z.string().min(1)).optional(),
+    images: z.array(z.string().min(1)).max(LIMITS.images).optional(),
     /** tensorfile: TAO HDF5 tensorfile to read (or to write with writeTensorfile). */
     tensorfile: z.string().min(1).optional(),
     writeTensorfile: z.boolean().default(false),
-    batches: z.number().int().positive().default(10),
-    batchSize: z.number().int().positive().default(16),
-    seed: z.number().int().nonnegative().default(42),
+    batches: z.number().int().positive().max(LIMITS.batches).default(10),
+    batchSize: z.number().int().positive().max(LIMITS.batchSize).default(16),
+    seed: z.number().int().nonnegative().max(LIMITS.seed).default(42),
     algorithm: CalibrationAlgorithmSchema.default('entropy'),
     percentile: z.number().gt(0).lte(100).default(99.99),
     /**
@@ -75,7 +98,7 @@ export const FidelitySchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Held-out images to compare (never the calibration images). */
-    images: z.number().int().positive().default(8),
+    images: z.number().int().positive().max(LIMITS.fidelityImages).default(8),
     /** Rank tensors by their damage when quantized alone (costs one run per tensor group). */
     sensitivity: z.boolean().default(true),
     /** How many tensors to suggest keeping in FP16. */
@@ -126,7 +149,7 @@ export const ExportRequestSchema = z
     gpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).default(0),
     overwrite: z.boolean().default(false),
     trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 8.6.1').default('8.6.1'),
-    maxBatchSize: z.number().int().positive().default(1),
+    maxBatchSize: z.number().int().positive().max(LIMITS.batchSize).default(1),
     maxWorkspaceSize: z.number().int().positive().default(2 * 2 ** 30),
     verbose: z.boolean().default(false),
   })

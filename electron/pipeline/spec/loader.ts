@@ -177,6 +177,14 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   }
 
   const numClasses = experiment.data_config.num_classes;
+  if (numClasses > MAX_NUM_CLASSES) {
+    const where = findField(doc.fields, 'data_config.num_classes')?.value ?? { line: 1, column: 1 };
+    throw v.error('E_SPEC_VALUE', where, `data_config.num_classes is ${numClasses}; the limit is ${MAX_NUM_CLASSES}`, 'num_classes is the number of categories plus one (91 for COCO, 1204 for LVIS); check the value.');
+  }
+  if (imageSize !== undefined && imageSize.some((d) => d > MAX_IMAGE_SIDE)) {
+    const where = v.set['data_config.image_size'] ?? { line: 1, column: 1 };
+    throw v.error('E_SPEC_VALUE', where, `data_config.image_size (${imageSize.join(', ')}) exceeds ${MAX_IMAGE_SIDE} pixels on a side`, 'TAO Mask R-CNN trains at sizes such as (832, 1344); check the value.');
+  }
   if (purpose === 'export') {
     if (imageSize === undefined) {
       const where = v.set['data_config'] ?? { line: 1, column: 1 };
@@ -197,6 +205,11 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
     warnings,
   };
 }
+
+/** Largest data_config.num_classes accepted (labels.txt and the DeepStream config have one entry per class). */
+export const MAX_NUM_CLASSES = 100_000;
+/** Largest data_config.image_size side accepted (a 3×8192×8192 float32 sample is already 768 MiB). */
+export const MAX_IMAGE_SIDE = 8192;
 
 /** Largest spec file read (a TAO spec is a few KiB; 195 MB of text would take minutes and GBs to parse). */
 export const SPEC_MAX_BYTES = 4 * 2 ** 20;
