@@ -7,6 +7,7 @@ import { flagsToRequest, type ExportFlags } from './export-args.js';
 import { ConsoleRenderer } from './progress.js';
 import { inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
 import { serveCommand } from './serve.js';
+import { safeWriter } from './terminal.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -203,7 +204,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
 }
 
 /** Run the CLI; resolves to the process exit code. */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
+  // Names from models, specs and paths reach the terminal: no escape sequence of theirs gets through.
+  const io: CliIO = { ...rawIo, stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let code = 0;
   const program = buildProgram(io, (c) => {
     code = c;

@@ -79,6 +79,7 @@ export function unescapeValue(v: string): string {
   return v.replace(/\\([sntr\\])/g, (_m, c: string) => ({ s: ' ', n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
 }
 
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** Untrusted text (a tensor, op or file name) inside a `#` comment: one line, no control characters. */

@@ -75,6 +75,7 @@ export function labelsFromCategories(categories: readonly Category[], numClasses
       continue;
     }
     // One line per class: line breaks or surrounding space in a name would shift or blur lines.
+    // eslint-disable-next-line no-control-regex
     const clean = c.name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
     if (clean === '') warnings.push(`Category id ${c.id} in ${file} has an empty name; labels.txt uses '${placeholderName(c.id)}'.`);
     else names[c.id] = clean;
