@@ -68,8 +68,8 @@ export function must<T>(v: T | undefined, what: string): T {
 }
 
 /** Stage a file through the OutputSet and remember its role for the artifact list. */
-export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
-  await s.outputs.write(file, data);
+export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array, mode?: number): Promise<void> {
+  await s.outputs.write(file, data, mode);
   s.roles.set(path.resolve(file), role);
 }
 
@@ -263,7 +263,8 @@ const deepstreamStep: Step = {
       pluginOps: summary.customOps.map((c) => c.opType),
     });
     for (const w of dsWarnings) s.ctx.warn(w);
-    await stageWrite(s, 'ds-config', dsFile, text);
+    // With the key inside (--ds_embed_key) the config is readable by its owner only.
+    await stageWrite(s, 'ds-config', dsFile, text, s.request.outputs.dsConfigEmbedKey ? 0o600 : 0o644);
     s.ctx.info(`DeepStream config points at the plain ONNX ${rel(plan.onnx)}: DeepStream cannot decrypt an .etlt sealed by Export Studio.`);
     if (plan.labels) {
       const json = spec?.parsed.experiment.data_config.val_json_file || undefined;
