@@ -11,7 +11,7 @@ import { checkPathCollisions, planOutputs, type OutputPlan } from './paths.js';
 import { checkRegularInput } from './io/inputs.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
-import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
+import { decodeModel, inspectModel, resolveExternalData, validateModelGraph } from './onnx/index.js';
 import { nvinferConfig, buildLabels } from './deploy/index.js';
 import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
@@ -159,6 +159,9 @@ const inspectStep: Step = {
   when: () => true,
   async run(s) {
     const m = must(s.model, 'model');
+    // A graph, checked before anything is derived from it or sealed: defined inputs, topological
+    // order, no cycle, declared tensor sizes against their data.
+    validateModelGraph(decodeModel(m.onnx), s.request.model);
     const summary = inspectModel(m.onnx, {
       format: m.format,
       ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),

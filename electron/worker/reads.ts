@@ -6,7 +6,7 @@ import type { SpecSummary, TensorPreview } from '../../shared/api.js';
 import { StudioError } from '../../shared/errors.js';
 import type { ModelSummary } from '../../shared/report.js';
 import { quickKeyCheck, readModel } from '../pipeline/model/index.js';
-import { inspectModel as summarize } from '../pipeline/onnx/index.js';
+import { decodeModel, inspectModel as summarize, validateModelGraph } from '../pipeline/onnx/index.js';
 import { loadSpec } from '../pipeline/spec/index.js';
 import { expandFilePattern } from '../pipeline/data/glob.js';
 import { indexTfRecordFile } from '../pipeline/data/tfrecord.js';
@@ -33,6 +33,7 @@ export async function inspectModelRead({ path: file, key }: Args<'inspectModel'>
   // The quick check fails a wrong key in milliseconds, before the whole file is read.
   await quickKeyCheck(file, key);
   const m = await readModel(file, key);
+  validateModelGraph(decodeModel(m.onnx), file);
   return summarize(m.onnx, {
     format: m.format,
     ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),

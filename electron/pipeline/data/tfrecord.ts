@@ -111,6 +111,9 @@ interface ByteSource {
 
 const SYNC_READ_MAX = 4096;
 
+/** Largest record accepted (one Example: an encoded image plus annotations). */
+export const MAX_RECORD_BYTES = 256 * 2 ** 20;
+
 class FileSource implements ByteSource {
   position = 0;
   bytesRead = 0;
@@ -334,6 +337,17 @@ class FrameWalker {
       if (!headerIsValid(header)) throw corrupted(this.file, offset, this.compression, 'length');
       const length = u32(header, 4) * 2 ** 32 + u32(header, 0);
       if (!Number.isSafeInteger(length + HEADER + FOOTER)) return this.tail(offset);
+      // Checked before a byte of the body is read or inflated: a gzip record that would inflate
+      // to gigabytes is refused from its 12-byte header.
+      if (length > MAX_RECORD_BYTES) {
+        throw new StudioError(
+          'E_RECORD_TOO_LARGE',
+          `TFRecord record ${index} in ${this.file} declares ${length} bytes, more than the ${MAX_RECORD_BYTES}-byte limit`,
+          'A TAO training record holds one encoded image and its annotations (kilobytes to a few MB); the file is corrupt or crafted.',
+          { file: this.file, offset },
+          { details: { bytes: length, limit: MAX_RECORD_BYTES, record: index } },
+        );
+      }
       let body: Uint8Array | null = null;
       if (opts.want(index)) {
         body = await src.read(length + FOOTER);
