@@ -111,6 +111,8 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
       err = new StudioError(err.code, `${err.message} (after the commit: ${outputs.finalPaths.join(', ')} are on disk)`, err.hint, err.location, err.details ? { details: err.details } : {});
     }
     ctx.emit({ type: 'error', error: err.toData() });
+    // The log names an input found later (the spec's val_json_file): it must not be written there.
+    if (err.details?.output === 'logFile') await logFile?.discard();
     await writeStatus(request, err.code === 'E_CANCELLED' ? 'INTERRUPTED' : 'FAILURE', ctx.clean(err.message)).catch(() => undefined);
     throw err;
   } finally {

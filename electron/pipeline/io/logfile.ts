@@ -124,6 +124,16 @@ export class LogFile {
     }
   }
 
+  /** Drop the log without touching its target (it turned out to be an input). */
+  async discard(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    await fsp.rm(this.tmp, { force: true });
+    await fsp.rm(this.lock, { force: true });
+  }
+
   /** Put the log in place. Returns a warning text when it could not be (the temp is removed then). */
   async close(): Promise<string | null> {
     if (this.closed) return null;
