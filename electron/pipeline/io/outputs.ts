@@ -541,7 +541,7 @@ export class OutputSet {
       if (problems.length) {
         throw new StudioError('E_OUTPUT_WRITE', `Commit failed and could not be fully undone: ${problems.join('; ')}`, 'Check these files by hand.', {}, { cause: e });
       }
-      throw e;
+      throw e instanceof StudioError ? e : mapWriteError(e, placed.at(-1)?.final ?? files[0]?.finalPath ?? 'the outputs');
     }
     this.committed = true;
     this.committing = false;
