@@ -33,7 +33,7 @@ switch (which) {
     out.records = ix.records.length;
     out.recordBytes = ix.records[0]?.length;
     out.indexRssMiB = rssMiB();
-    for await (const r of readTfRecords(ix, ix.records)) out.read = 'data' in r ? r.data.length : String(r.error);
+    for await (const r of readTfRecords(ix, ix.records)) out.read = r.data ? r.data.length : String(r.error);
     break;
   }
   case 'preview': {
