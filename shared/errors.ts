@@ -137,6 +137,17 @@ export function isStudioError(e: unknown): e is StudioError {
   return e instanceof StudioError;
 }
 
+/**
+ * Any thrown value as a StudioError: a StudioError as it is, anything else an E_INTERNAL (a bug)
+ * naming where it happened. The one mapping every boundary uses (CLI, pipeline, worker, host API,
+ * Electron IPC, web server) so an unexpected failure always reads, codes and exits the same way.
+ */
+export function asStudioError(e: unknown, where: string, hint = 'This is a bug in Export Studio: please report it with the log.'): StudioError {
+  if (isStudioError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StudioError('E_INTERNAL', `Unexpected failure ${where}: ${msg}`, hint, {}, { cause: e });
+}
+
 export function exitCodeFor(code: ErrorCode): number {
   return ERROR_CLASSES[ERROR_CODES[code]];
 }

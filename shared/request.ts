@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { EXPORT_DEFAULTS as D } from './defaults.js';
+import { StudioError } from './errors.js';
 
 /**
  * Limits on request values (issue 11): each is checked before any work, with a specific
@@ -49,7 +51,7 @@ export type PreprocessingPreset = z.infer<typeof PreprocessingPresetSchema>;
 /** Explicit preprocessing for spec-less ONNX models; a preset fills what is not given. */
 export const PreprocessingSchema = z
   .object({
-    preset: PreprocessingPresetSchema.default('tao-maskrcnn'),
+    preset: PreprocessingPresetSchema.default(D.preset),
     /** Per-channel mean, in 0–255 pixel units, in the model's channel order. */
     mean: z.array(z.number().min(-LIMITS.pixelValue).max(LIMITS.pixelValue)).length(3).optional(),
     /** Per-channel multiplier applied after the mean is subtracted (pixel units). */
@@ -73,20 +75,20 @@ export const CalibrationSchema = z
     /** tensorfile: TAO HDF5 tensorfile to read (or to write with writeTensorfile). */
     tensorfile: z.string().min(1).optional(),
     writeTensorfile: z.boolean().default(false),
-    batches: z.number().int().positive().max(LIMITS.batches).default(10),
-    batchSize: z.number().int().positive().max(LIMITS.batchSize).default(16),
-    seed: z.number().int().nonnegative().max(LIMITS.seed).default(42),
-    algorithm: CalibrationAlgorithmSchema.default('entropy'),
-    percentile: z.number().gt(0).lte(100).default(99.99),
+    batches: z.number().int().positive().max(LIMITS.batches).default(D.batches),
+    batchSize: z.number().int().positive().max(LIMITS.batchSize).default(D.batchSize),
+    seed: z.number().int().nonnegative().max(LIMITS.seed).default(D.calSeed),
+    algorithm: CalibrationAlgorithmSchema.default(D.calAlgorithm),
+    percentile: z.number().gt(0).lte(100).default(D.calPercentile),
     /**
      * How entropy/percentile histograms are filled: 'sampled' (default) = exact max|x| plus a
      * fixed strided sample of each tensor; 'exact' = every value counted in-graph (opset ≥ 16,
      * about 2–3× slower on CPU). See docs/FORMATS.md, calibration.
      */
-    histogram: z.enum(['sampled', 'exact']).default('sampled'),
+    histogram: z.enum(['sampled', 'exact']).default(D.calHistogram),
     /** Accept fewer usable samples than batches × batchSize instead of failing. */
     acceptFewer: z.boolean().default(false),
-    resize: ResizeModeSchema.default('keep-aspect-pad'),
+    resize: ResizeModeSchema.default(D.calResize),
     /** auto: reuse the cache when its provenance matches; never: always recompute. */
     reuse: z.enum(['auto', 'never']).default('auto'),
   })
@@ -98,11 +100,11 @@ export const FidelitySchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Held-out images to compare (never the calibration images). */
-    images: z.number().int().positive().max(LIMITS.fidelityImages).default(8),
+    images: z.number().int().positive().max(LIMITS.fidelityImages).default(D.fidelityImages),
     /** Rank tensors by their damage when quantized alone (costs one run per tensor group). */
     sensitivity: z.boolean().default(true),
     /** How many tensors to suggest keeping in FP16. */
-    suggest: z.number().int().nonnegative().default(5),
+    suggest: z.number().int().nonnegative().default(D.fidelitySuggest),
   })
   .strict();
 export type Fidelity = z.infer<typeof FidelitySchema>;
@@ -142,15 +144,15 @@ export const ExportRequestSchema = z
     key: z.string(),
     spec: z.string().min(1).optional(),
     preprocessing: PreprocessingSchema.optional(),
-    precision: PrecisionSchema.default('fp32'),
+    precision: PrecisionSchema.default(D.precision),
     calibration: CalibrationSchema.optional(),
     fidelity: FidelitySchema.optional(),
     outputs: OutputsSchema,
     gpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).default(0),
     overwrite: z.boolean().default(false),
-    trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 8.6.1').default('8.6.1'),
-    maxBatchSize: z.number().int().positive().max(LIMITS.batchSize).default(1),
-    maxWorkspaceSize: z.number().int().positive().default(2 * 2 ** 30),
+    trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 8.6.1').default(D.trtVersion),
+    maxBatchSize: z.number().int().positive().max(LIMITS.batchSize).default(D.maxBatchSize),
+    maxWorkspaceSize: z.number().int().positive().default(D.maxWorkspaceSize),
     verbose: z.boolean().default(false),
   })
   .strict()
@@ -179,3 +181,11 @@ export const ExportRequestSchema = z
 export type ExportRequestInput = z.input<typeof ExportRequestSchema>;
 /** What the pipeline receives (defaults applied). */
 export type ExportRequest = z.output<typeof ExportRequestSchema>;
+
+/** Validate a request at a boundary: the parsed request, or E_REQUEST_INVALID listing every bad field. */
+export function parseExportRequest(input: unknown): ExportRequest {
+  const parsed = ExportRequestSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
+  throw new StudioError('E_REQUEST_INVALID', `Invalid export request: ${issues.join('; ')}`, 'Fix the listed fields; `export-studio mask_rcnn export --help` lists the flags.');
+}

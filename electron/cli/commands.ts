@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { StudioError, formatError, isStudioError } from '../../shared/errors.js';
+import { StudioError, asStudioError, formatError, isStudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
 import type { ModelSummary } from '../../shared/report.js';
 import { readModel, sealFile, unsealFile } from '../pipeline/model/index.js';
@@ -16,18 +16,25 @@ function keyOf(o: { key?: string }, io: CliIO, required: boolean): string {
   return key;
 }
 
-/** Run a command body, print a StudioError the standard way and return the exit code. */
+/**
+ * Print a failure the standard way (`error <CODE>: …`, location, hint) unless it was already
+ * printed, and return its exit code; anything not a StudioError is an E_INTERNAL (exit 70) and
+ * its stack follows so the bug can be reported.
+ */
+export function failureExit(io: CliIO, e: unknown, alreadyPrinted = false): number {
+  const err = asStudioError(e, 'in the CLI', 'This is a bug in Export Studio: please report it with this output (and --log_file).');
+  if (!alreadyPrinted) io.stderr(formatError(err.toData()) + '\n');
+  if (!isStudioError(e)) io.stderr(`${e instanceof Error && e.stack ? e.stack : String(e)}\n`);
+  return err.exitCode;
+}
+
+/** Run a command body, print a failure the standard way and return the exit code. */
 async function guarded(io: CliIO, body: () => Promise<void>): Promise<number> {
   try {
     await body();
     return 0;
   } catch (e) {
-    if (isStudioError(e)) {
-      io.stderr(formatError(e.toData()) + '\n');
-      return e.exitCode;
-    }
-    io.stderr(`internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 70;
+    return failureExit(io, e);
   }
 }
 

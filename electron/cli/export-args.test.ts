@@ -3,21 +3,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExportRequestSchema } from '../../shared/request.js';
-import { defaultOutput, flagsToRequest } from './export-args.js';
+import { flagsToRequest, type ExportFlags } from './export-args.js';
 import { requestToCommand } from '../pipeline/command.js';
 
-const base = { model: 'models/model.epoch-10.tlt', key: 'tlt_encode', dataType: 'fp32' };
+const base: ExportFlags = { model: 'models/model.epoch-10.tlt', key: 'tlt_encode', dataType: 'fp32' };
 
 describe('TAO flags → ExportRequest', () => {
-  it('defaults the output to ./<model name>.etlt like TAO', () => {
-    expect(defaultOutput('model.epoch-10.tlt')).toBe('model.epoch-10.etlt');
+  it('defaults the output to the model path minus its extension + .etlt like TAO', () => {
     const { request } = flagsToRequest(base, {});
-    expect(request.outputs.etlt).toBe('model.epoch-10.etlt');
+    expect(request.outputs.etlt).toBe('models/model.epoch-10.etlt');
+    // An .etlt input never defaults onto itself.
+    expect(flagsToRequest({ ...base, model: 'm/x.etlt', dataType: 'int8', calImageDir: 'd' }, {}).request.outputs.etlt).toBe('m/x.int8.etlt');
     expect(ExportRequestSchema.parse(request).precision).toBe('fp32');
   });
 
   it('uses TAO calibration defaults and source rules', () => {
-    const int8 = { ...base, dataType: 'int8', experimentSpec: 'spec.txt' };
+    const int8: ExportFlags = { ...base, dataType: 'int8', experimentSpec: 'spec.txt' };
     const spec = ExportRequestSchema.parse(flagsToRequest(int8, {}).request);
     expect(spec.calibration).toMatchObject({ source: 'spec-loader', batches: 10, batchSize: 16, algorithm: 'entropy', seed: 42 });
     expect(spec.outputs.cache).toBe('./cal.bin');

@@ -1,64 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import type { ExportRequestInput, CalibrationAlgorithm, PreprocessingPreset } from '../../shared/request.js';
+import type { ExportRequestInput, CalibrationAlgorithm, Precision, PreprocessingPreset, ResizeMode } from '../../shared/request.js';
 import { StudioError } from '../../shared/errors.js';
+import { EXPORT_DEFAULTS, defaultOutputs } from '../../shared/defaults.js';
+import { EXPORT_FLAGS, type ExportFlags } from './export-flags.js';
 
-/** Options commander produces for `mask_rcnn export` (TAO's flag names, snake_case kept). */
-export interface ExportFlags {
-  model: string;
-  key?: string;
-  experimentSpec?: string;
-  outputFile?: string;
-  dataType: string;
-  genDsConfig?: boolean;
-  gpuIndex?: string[];
-  gpus?: string;
-  logFile?: string;
-  verbose?: boolean;
-  resultsDir?: string;
-  // TAO's hidden INT8 flags
-  calImageDir?: string;
-  calDataFile?: string;
-  calCacheFile?: string;
-  calJsonFile?: string;
-  batches?: string;
-  batchSize?: string;
-  maxBatchSize?: string;
-  minBatchSize?: string;
-  optBatchSize?: string;
-  maxWorkspaceSize?: string;
-  engineFile?: string;
-  strictTypeConstraints?: boolean;
-  forcePtq?: boolean;
-  staticBatchSize?: string;
-  targetOpset?: string;
-  onnxRoute?: string;
-  // Export Studio additions
-  calSource?: string;
-  calImages?: string;
-  calAlgorithm?: string;
-  calPercentile?: string;
-  calHistogram?: string;
-  noFidelity?: boolean;
-  fidelityImages?: string;
-  calSeed?: string;
-  calAcceptFewer?: boolean;
-  calResize?: string;
-  calReuse?: boolean;
-  onnxFile?: string;
-  qdqFile?: string;
-  reportFile?: string;
-  trtVersion?: string;
-  overwrite?: boolean;
-  dsEmbedKey?: boolean;
-  preset?: string;
-  mean?: string;
-  scale?: string;
-  channelOrder?: string;
-  layout?: string;
-  inputSize?: string;
-  cpu?: boolean;
-}
+export type { ExportFlags } from './export-flags.js';
 
 export interface FlagNotice {
   level: 'info' | 'warn';
@@ -92,13 +38,6 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   return lower as T;
 }
 
-/** TAO's default output: the model path with its extension replaced by .etlt, in the CWD's terms. */
-export function defaultOutput(model: string): string {
-  const ext = path.extname(model);
-  const base = ext ? model.slice(0, -ext.length) : model;
-  return `${base}.etlt`;
-}
-
 /**
  * Map TAO's flags to an ExportRequest, following TAO's rules where they exist (reference §1, §3):
  * an existing --cal_data_file is read as-is; otherwise --cal_image_dir feeds calibration (and the
@@ -111,7 +50,7 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
   if (key === undefined) {
     throw new StudioError('E_KEY_REQUIRED', 'No model key given', 'Pass -k <key> (or set EXPORT_STUDIO_KEY to keep it out of your shell history). The output .etlt is sealed with it, also for a plain .onnx input.');
   }
-  const dataType = oneOf('data_type', f.dataType, ['fp32', 'fp16', 'int8'] as const) ?? 'fp32';
+  const dataType = oneOf('data_type', f.dataType, EXPORT_FLAGS.dataType.choices satisfies readonly Precision[]) ?? EXPORT_DEFAULTS.precision;
 
   let gpu: number | 'cpu' = 0;
   if (f.cpu) gpu = 'cpu';
@@ -135,7 +74,8 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
     if (set !== undefined && set !== false) notices.push({ level: 'info', text: `--${flag} is accepted for TAO compatibility and has no effect on a Mask R-CNN export (as in TAO).` });
   }
 
-  const output = f.outputFile ?? defaultOutput(path.basename(f.model));
+  const defaults = defaultOutputs(f.model, dataType, '.');
+  const output = f.outputFile ?? defaults.etlt;
   const request: ExportRequestInput = {
     model: f.model,
     key,
@@ -162,22 +102,22 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
   if (f.resultsDir) request.outputs.resultsDir = f.resultsDir;
 
   const pp = {
-    preset: oneOf('preset', f.preset, ['tao-maskrcnn', 'imagenet', 'unit'] as const satisfies readonly PreprocessingPreset[]),
+    preset: oneOf('preset', f.preset, EXPORT_FLAGS.preset.choices satisfies readonly PreprocessingPreset[]),
     mean: floats('mean', f.mean, 3),
     scale: floats('scale', f.scale, 3),
-    order: oneOf('channel_order', f.channelOrder, ['rgb', 'bgr'] as const),
-    layout: oneOf('layout', f.layout, ['nchw', 'nhwc'] as const),
+    order: oneOf('channel_order', f.channelOrder, EXPORT_FLAGS.channelOrder.choices),
+    layout: oneOf('layout', f.layout, EXPORT_FLAGS.layout.choices),
     size: f.inputSize === undefined ? undefined : parseSize(f.inputSize),
   };
-  const calResize = oneOf('cal_resize', f.calResize, ['keep-aspect-pad', 'stretch'] as const);
+  const calResize = oneOf('cal_resize', f.calResize, EXPORT_FLAGS.calResize.choices satisfies readonly ResizeMode[]);
   const ppSet = Object.fromEntries(Object.entries(pp).filter(([, v]) => v !== undefined));
   if (Object.keys(ppSet).length > 0) request.preprocessing = ppSet as ExportRequestInput['preprocessing'];
 
   const calFlagsGiven = [f.calImageDir, f.calDataFile, f.calSource, f.calImages].some((v) => v !== undefined);
   if (dataType === 'int8') {
-    request.outputs.cache = f.calCacheFile ?? './cal.bin';
+    request.outputs.cache = f.calCacheFile ?? defaults.cache;
     if (f.qdqFile) request.outputs.qdq = f.qdqFile;
-    let source = oneOf('cal_source', f.calSource, ['spec', 'image-dir', 'images', 'tensorfile', 'cache'] as const);
+    let source = oneOf('cal_source', f.calSource, EXPORT_FLAGS.calSource.choices);
     const dataFileExists = f.calDataFile !== undefined && fs.existsSync(f.calDataFile);
     if (source === undefined) {
       if (dataFileExists) source = 'tensorfile';
@@ -186,11 +126,11 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
       else source = 'spec';
     }
     if (dataFileExists && f.calImageDir) notices.push({ level: 'info', text: `--cal_data_file ${f.calDataFile} exists and is used as-is; --cal_image_dir is ignored (TAO behaviour).` });
-    const algorithm = oneOf('cal_algorithm', f.calAlgorithm, ['entropy', 'minmax', 'percentile'] as const satisfies readonly CalibrationAlgorithm[]);
+    const algorithm = oneOf('cal_algorithm', f.calAlgorithm, EXPORT_FLAGS.calAlgorithm.choices satisfies readonly CalibrationAlgorithm[]);
     const cal: NonNullable<ExportRequestInput['calibration']> = {
       source: source === 'spec' ? 'spec-loader' : source,
-      batches: int('batches', f.batches) ?? 10,
-      batchSize: int('batch_size', f.batchSize) ?? 16,
+      batches: int('batches', f.batches) ?? EXPORT_DEFAULTS.batches,
+      batchSize: int('batch_size', f.batchSize) ?? EXPORT_DEFAULTS.batchSize,
       acceptFewer: f.calAcceptFewer ?? false,
       reuse: f.calReuse === false ? 'never' : 'auto',
     };
@@ -200,7 +140,7 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
       if (!(p > 0 && p <= 100)) throw new StudioError('E_USAGE', `--cal_percentile must be in (0, 100], got '${f.calPercentile}'`, 'Example: --cal_percentile 99.99');
       cal.percentile = p;
     }
-    const histogram = oneOf('cal_histogram', f.calHistogram, ['sampled', 'exact'] as const);
+    const histogram = oneOf('cal_histogram', f.calHistogram, EXPORT_FLAGS.calHistogram.choices);
     if (histogram) cal.histogram = histogram;
     const seed = int('cal_seed', f.calSeed, 0);
     if (seed !== undefined) cal.seed = seed;

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FileKind, GpuList, JobEventBatch, Result, StudioApi } from '../../shared/api.js';
-import { StudioError, isStudioError } from '../../shared/errors.js';
+import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
@@ -47,17 +47,12 @@ export interface HostApi extends StudioApi {
   thumbnail(imageId: string, size?: number): Promise<Uint8Array | null>;
 }
 
-function toErrorData(e: unknown) {
-  if (isStudioError(e)) return e.toData();
-  const msg = e instanceof Error ? e.message : String(e);
-  return new StudioError('E_INTERNAL', `Unexpected failure: ${msg}`, 'This is a bug in Export Studio: please report it.').toData();
-}
 
 async function result<T>(body: () => Promise<T>): Promise<Result<T>> {
   try {
     return { ok: true, value: await body() };
   } catch (e) {
-    return { ok: false, error: toErrorData(e) };
+    return { ok: false, error: asStudioError(e, 'in the host').toData() };
   }
 }
 

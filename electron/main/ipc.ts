@@ -1,5 +1,5 @@
 import type { Result, StudioApi } from '../../shared/api.js';
-import { StudioError, isStudioError } from '../../shared/errors.js';
+import { StudioError, asStudioError } from '../../shared/errors.js';
 import { INVOKE_CHANNELS } from '../../shared/ipc-channels.js';
 import { WEB_METHODS, type WebMethod } from '../../shared/web-protocol.js';
 import { parseArgs } from '../host/api-schemas.js';
@@ -47,9 +47,7 @@ function refusal(method: string): Result<never> {
 }
 
 function asResult(e: unknown): Result<never> {
-  if (isStudioError(e)) return { ok: false, error: e.toData() };
-  const msg = e instanceof Error ? e.message : String(e);
-  return { ok: false, error: new StudioError('E_INTERNAL', `Unexpected failure in the main process: ${msg}`, 'This is a bug in Export Studio: please report it.').toData() };
+  return { ok: false, error: asStudioError(e, 'in the main process').toData() };
 }
 
 function isResult(v: unknown): v is Result<unknown> {

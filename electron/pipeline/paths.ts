@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
+import { EXPORT_DEFAULTS, calibrationReportPath, defaultOnnxPath, dsConfigPaths, provenancePath } from '../../shared/defaults.js';
 
 /** Every file a request will write, resolved once so preflight, stages and the report agree. */
 export interface OutputPlan {
@@ -19,27 +20,27 @@ export interface OutputPlan {
   engine?: string;
 }
 
-function stripExt(p: string): string {
-  const ext = path.extname(p);
-  return ext ? p.slice(0, -ext.length) : p;
-}
-
+/**
+ * Absolute paths of every output, relative request paths resolved against `cwd` (the CLI's CWD;
+ * the host passes its own). Derived names come from shared/defaults.ts, the same module the CLI
+ * and the app use for their defaults.
+ */
 export function planOutputs(r: ExportRequest, cwd: string = process.cwd()): OutputPlan {
   const abs = (p: string) => path.resolve(cwd, p);
   const etlt = abs(r.outputs.etlt);
-  const dir = path.dirname(etlt);
   const plan: OutputPlan = { etlt };
   if (r.outputs.onnx) plan.onnx = abs(r.outputs.onnx);
-  else if (r.outputs.dsConfig) plan.onnx = `${stripExt(etlt)}.onnx`;
+  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt);
   if (r.outputs.dsConfig) {
-    plan.dsConfig = path.join(dir, 'nvinfer_config.txt');
-    if (r.outputs.labels) plan.labels = path.join(dir, 'labels.txt');
+    const ds = dsConfigPaths(etlt);
+    plan.dsConfig = ds.dsConfig;
+    if (r.outputs.labels) plan.labels = ds.labels;
   }
   if (r.precision === 'int8') {
-    const cache = abs(r.outputs.cache ?? './cal.bin');
+    const cache = abs(r.outputs.cache ?? EXPORT_DEFAULTS.calCacheFile);
     plan.cache = cache;
-    plan.provenance = `${cache}.json`;
-    plan.calibrationReport = `${stripExt(cache)}.calibration.json`;
+    plan.provenance = provenancePath(cache);
+    plan.calibrationReport = calibrationReportPath(cache);
     if (r.outputs.qdq) plan.qdq = abs(r.outputs.qdq);
     if (r.calibration?.writeTensorfile && r.calibration.tensorfile) plan.tensorfile = abs(r.calibration.tensorfile);
   }

@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from '../../shared/request.js';
+import { parseExportRequest, type ExportRequest, type ExportRequestInput } from '../../shared/request.js';
 import type { EventSink, ArtifactRole } from '../../shared/events.js';
 import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/report.js';
-import { StudioError, isStudioError } from '../../shared/errors.js';
+import { StudioError, asStudioError, isStudioError } from '../../shared/errors.js';
 import { JobContext } from './context.js';
 import { cancelledError } from './cancel.js';
 import { OutputSet, sweepStale } from './io/outputs.js';
@@ -21,7 +21,6 @@ import { steps, type JobState } from './steps.js';
  */
 export async function runExport(input: ExportRequestInput | ExportRequest, sink: EventSink, signal: AbortSignal = new AbortController().signal): Promise<ExportReport> {
   const started = Date.now();
-  const parsed = ExportRequestSchema.safeParse(input);
   const key = typeof (input as { key?: unknown }).key === 'string' ? (input as { key: string }).key : '';
   let logFile: LogFile | null = null;
   const teeSink: EventSink = (e) => {
@@ -30,13 +29,13 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
   };
   const ctx = new JobContext(teeSink, signal, [key]);
 
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(request)'}: ${i.message}`);
-    const err = new StudioError('E_REQUEST_INVALID', `Invalid export request: ${issues.join('; ')}`, 'Fix the listed fields; `export-studio mask_rcnn export --help` lists the flags.');
-    ctx.emit({ type: 'error', error: err.toData() });
+  let request: ExportRequest;
+  try {
+    request = parseExportRequest(input);
+  } catch (err) {
+    ctx.emit({ type: 'error', error: asStudioError(err, 'validating the request').toData() });
     throw err;
   }
-  const request = parsed.data;
   // The log is an output like the others: same collision rules (after resolving links and `..`),
   // never an input, never another output, never a special file; checked before it is opened.
   try {
@@ -127,8 +126,7 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
 function toStudioError(e: unknown, signal: AbortSignal): StudioError {
   if (isStudioError(e)) return e;
   if (signal.aborted) return cancelledError();
-  const msg = e instanceof Error ? e.message : String(e);
-  return new StudioError('E_INTERNAL', `Unexpected failure: ${msg}`, 'This is a bug in Export Studio: please report it with the log (--log_file). Nothing was written.', {}, { cause: e });
+  return asStudioError(e, 'in the export', 'This is a bug in Export Studio: please report it with the log (--log_file). Nothing was written.');
 }
 
 function buildReport(state: JobState, started: number): ExportReport {

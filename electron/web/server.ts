@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Result, StudioApi } from '../../shared/api.js';
-import { StudioError } from '../../shared/errors.js';
+import { StudioError, asStudioError } from '../../shared/errors.js';
 import { TOKEN_QUERY, WEB_METHODS, type WebMethod, type WsJobEventsMessage } from '../../shared/web-protocol.js';
 import { checkRequest, contentSecurityPolicy, cookieName, newToken, tokensEqual, type Verdict } from './security.js';
 
@@ -189,7 +189,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return handleStatic(req, res, url, url.searchParams.has(TOKEN_QUERY));
     };
     route().catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: new StudioError('E_INTERNAL', `Server error: ${(e as Error)?.message ?? String(e)}`, 'Check the terminal running export-studio serve.').toData() });
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: asStudioError(e, 'in the web server', 'Check the terminal running export-studio serve.').toData() });
       else res.destroy();
     });
   });

@@ -1,4 +1,4 @@
-import { StudioError, isStudioError, type StudioErrorData } from '../../shared/errors.js';
+import { StudioError, asStudioError, type StudioErrorData } from '../../shared/errors.js';
 import type { EventSink, JobEvent } from '../../shared/events.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
@@ -26,9 +26,7 @@ export interface WorkerServer {
 }
 
 function toErrorData(e: unknown): StudioErrorData {
-  if (isStudioError(e)) return e.toData();
-  const msg = e instanceof Error ? e.message : String(e);
-  return new StudioError('E_INTERNAL', `Unexpected failure in the worker: ${msg}`, 'This is a bug in Export Studio: please report it with the log.').toData();
+  return asStudioError(e, 'in the worker').toData();
 }
 
 /**
