@@ -103,6 +103,7 @@ export async function checkPathCollisions(r: ExportRequest, plan: OutputPlan, ex
   }
   const outputs: [string, string][] = Object.entries(plan).map(([k, v]) => [k, v as string]);
   if (r.outputs.logFile) outputs.push(['logFile', path.resolve(cwd, r.outputs.logFile)]);
+  if (r.outputs.resultsDir) outputs.push(['status.json', path.join(path.resolve(cwd, r.outputs.resultsDir), 'status.json')]);
   const reals = new Map<string, string>();
   for (const [k, file] of outputs) {
     const real = await realTarget(file, cwd);

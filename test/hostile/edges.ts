@@ -108,6 +108,10 @@ export const EDGE_CASES: HostileCase[] = [
     const json = await put(c, 'val.json', await fs.readFile(c.S.valJson));
     return { log: json, keep: [json], args: async (l) => exportArgs(c, { model: await modelCopy(c), spec: await specWith(c, (t) => t.replace(/val_json_file: "[^"]*"/, `val_json_file: "${json}"`)), key: SAMPLE_KEY, extra: ['--log_file', l] }) };
   }),
+  log('= --results_dir/status.json', 'E_USAGE', 2, async (c) => ({
+    log: path.join(c.outDir, 'status.json'),
+    args: async (l) => exportArgs(c, { model: await modelCopy(c), spec: await specCopy(c), key: SAMPLE_KEY, extra: ['--log_file', l, '--results_dir', c.outDir] }),
+  })),
   log('a directory', 'E_OUTPUT_WRITE', 7, async (c) => ({ log: c.inDir })),
   log('a FIFO', 'E_OUTPUT_WRITE', 7, async (c) => ({ log: mkfifo(path.join(c.inDir, 'log.fifo')) })),
   log('/dev/null (a character device)', 'E_OUTPUT_WRITE', 7, async () => ({ log: '/dev/null' })),
