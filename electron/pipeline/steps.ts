@@ -9,6 +9,8 @@ import type { JobContext } from './context.js';
 import { mapWriteError, type OutputSet } from './io/outputs.js';
 import { checkPathCollisions, planOutputs, type OutputPlan } from './paths.js';
 import { checkRegularInput } from './io/inputs.js';
+import { expandFilePattern } from './data/glob.js';
+import { IMAGE_EXTENSIONS } from './data/image-dir.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
 import { decodeModel, inspectModel, resolveExternalData, validateModelGraph } from './onnx/index.js';
@@ -90,6 +92,14 @@ async function preflightResultsDir(dir: string): Promise<void> {
   if (st) await fs.access(abs, fs.constants.W_OK).catch((e: unknown) => Promise.reject(mapWriteError(e, path.join(abs, 'status.json'))));
 }
 
+/** The images of --cal_image_dir (top level, as calibration lists them): inputs no output may replace. */
+async function imageDirInputs(r: ExportRequest): Promise<{ role: string; file: string }[]> {
+  const dir = r.precision === 'int8' && r.calibration?.source === 'image-dir' ? r.calibration.imageDir : undefined;
+  if (!dir) return [];
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())).slice(0, 100_000).map((n) => ({ role: 'a calibration image', file: path.join(path.resolve(dir), n) }));
+}
+
 const validate: Step = {
   stage: 'validate',
   when: () => true,
@@ -105,7 +115,7 @@ const validate: Step = {
     // Every output is locked now (not at the write stage), so a second job aiming at one of them
     // fails at once instead of racing this one to the commit.
     const reusable = new Set(['cache', 'provenance', 'calibrationReport']);
-    await checkPathCollisions(r, plan);
+    await checkPathCollisions(r, plan, await imageDirInputs(r));
     for (const [k, file] of Object.entries(plan)) await s.outputs.reserve(file as string, { mayExist: reusable.has(k) });
     if (r.outputs.resultsDir) await preflightResultsDir(r.outputs.resultsDir);
     // The .etlt is always sealed with the key: say so now, not at the write stage after calibration.
@@ -123,9 +133,19 @@ const specStep: Step = {
     const w = warnings.map((x) => `${file}:${x.line}:${x.column}: ${x.message}`);
     for (const line of w) s.ctx.warn(line);
     const imageSize = must(spec.imageSize, 'image_size');
-    // The spec names more inputs: no output may be one of them either.
-    const json = spec.experiment.data_config.val_json_file;
-    if (json) await checkPathCollisions(s.request, must(s.plan, 'plan'), [{ role: "the spec's val_json_file", file: path.resolve(path.dirname(path.resolve(file)), json) }]);
+    // The spec names more inputs (val_json_file, the TFRecords of its patterns): no output may be
+    // one of them either, not even with --overwrite. A pattern that cannot be expanded here is
+    // reported by the stage that reads it (calibration), not by an FP32 export that does not.
+    const dc = spec.experiment.data_config;
+    const specDir = path.dirname(path.resolve(file));
+    const more: { role: string; file: string }[] = [];
+    if (dc.val_json_file) more.push({ role: "the spec's val_json_file", file: path.resolve(specDir, dc.val_json_file) });
+    for (const [field, pattern] of [['training_file_pattern', dc.training_file_pattern], ['validation_file_pattern', dc.validation_file_pattern]] as const) {
+      if (!pattern?.trim()) continue;
+      const files = await expandFilePattern(pattern, specDir).catch(() => [] as string[]);
+      for (const f of files) more.push({ role: `a TFRecord of ${field}`, file: f });
+    }
+    if (more.length) await checkPathCollisions(s.request, must(s.plan, 'plan'), more);
     s.spec = { path: path.resolve(file), dir: path.dirname(path.resolve(file)), parsed: spec, imageSize, numClasses: spec.numClasses, warnings: w };
     return `image_size ${imageSize[0]}×${imageSize[1]}, ${spec.numClasses} classes`;
   },

@@ -334,6 +334,34 @@ export const EDGE_CASES: HostileCase[] = [
       return { args, keep: [spec] };
     },
   },
+  ...(['-o', '--log_file', '--onnx_file'] as const).map(
+    (flag): HostileCase => ({
+      group: 'paths', name: `${flag} = a training TFRecord of the spec under --overwrite`, code: 'E_OUTPUT_EXISTS', exit: 7, says: /TFRecord of training_file_pattern/,
+      build: async (c) => {
+        const dir = path.join(c.inDir, 'tfr');
+        await fs.mkdir(dir);
+        const name = (await fs.readdir(c.S.tfrecords)).filter((n) => n.startsWith('train-')).sort()[0] as string;
+        const shard = path.join(dir, name);
+        await fs.copyFile(path.join(c.S.tfrecords, name), shard);
+        const spec = await specForPattern(c, path.join(dir, 'train-*'));
+        const model = await modelCopy(c);
+        const extra = flag === '-o' ? [] : [flag, shard];
+        return { args: exportArgs(c, { model, spec, key: SAMPLE_KEY, extra, ...(flag === '-o' ? { out: shard } : {}) }), keep: [shard, path.join(c.outDir, 'model.etlt')] };
+      },
+    }),
+  ),
+  {
+    group: 'paths', name: '--report_file = an image of --cal_image_dir under --overwrite', code: 'E_OUTPUT_EXISTS', exit: 7,
+    build: async (c) => {
+      const imgs = path.join(c.inDir, 'imgs');
+      await fs.mkdir(imgs);
+      for (const n of await fs.readdir(c.S.calImages)) await fs.copyFile(path.join(c.S.calImages, n), path.join(imgs, n));
+      const victim = path.join(imgs, (await fs.readdir(imgs)).sort()[0] as string);
+      const args = exportArgs(c, { extra: ['--data_type', 'int8', '--batches', '1', '--batch_size', '1', '--cal_image_dir', imgs, '--cal_cache_file', path.join(c.outDir, 'cal.bin')] });
+      args[args.indexOf('--report_file') + 1] = victim;
+      return { args, keep: [victim] };
+    },
+  },
   {
     group: 'paths', name: '--cal_cache_file = a calibration image under --overwrite', code: 'E_OUTPUT_EXISTS', exit: 7,
     build: async (c) => {
