@@ -17,6 +17,10 @@ import { decodeBmp, isBmp } from '../pipeline/data/bmp.js';
 
 import type { ReaderCalls, ReaderMethod } from './protocol.js';
 
+// The reader lives for the whole session: libvips' operation cache would keep the pixels of the
+// last large decode/preview alive after the reply. Results are cached by ThumbnailService instead.
+sharp.cache(false);
+
 /** Largest tensor preview (H × W): 4096² is 200 MB of float32 in the reader, freed after the reply. */
 export const MAX_PREVIEW_PIXELS = 4096 * 4096;
 
