@@ -91,6 +91,10 @@ export interface Settings {
   lastOutputDir?: string;
   lastGpu?: number | 'cpu';
   rememberKeys: boolean;
+  /** Target TensorRT version last chosen (the cache header and trtexec line follow it). */
+  trtVersion?: string;
+  /** custom-lib-path for DeepStream configs: where the Mask R-CNN parser is built on the target. */
+  dsCustomLib?: string;
 }
 
 export interface RecentFile {

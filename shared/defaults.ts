@@ -32,8 +32,17 @@ export const EXPORT_DEFAULTS = {
   maxBatchSize: 1,
   /** TAO --max_workspace_size, bytes. */
   maxWorkspaceSize: 2 * 2 ** 30,
-  /** TensorRT version the cache header targets (TRT-8601-…). */
-  trtVersion: '8.6.1',
+  /**
+   * Target TensorRT (the cache header carries it: TRT-101600-…): DeepStream 9.2's, "TensorRT
+   * 10.16.0.72 for x86" (DeepStream 9.2 Migration Guide). docs/FORMATS.md, Target TensorRT version.
+   */
+  trtVersion: '10.16.0',
+  /**
+   * custom-lib-path of the DeepStream config: deepstream_tao_apps' post_processor/Makefile builds
+   * libnvds_infercustomparser_tao.so in post_processor/ of the checkout, assumed at
+   * /opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps (docs/FORMATS.md).
+   */
+  dsCustomLib: '/opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so',
   calAlgorithm: 'entropy',
   calPercentile: 99.99,
   calHistogram: 'sampled',

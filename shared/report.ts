@@ -38,7 +38,10 @@ export interface ModelSummary {
 
 export interface CalibrationSummary {
   source: CalibrationSource;
+  /** The algorithm that produced the scales (the cache header names the consumers' calibrator instead). */
   algorithm: CalibrationAlgorithm;
+  /** The cache's first line, e.g. TRT-101600-EntropyCalibration2. */
+  cacheHeader?: string;
   samplesRequested: number;
   samplesUsed: number;
   skipped: { reason: string; count: number }[];
@@ -79,6 +82,19 @@ export interface FidelityReport {
   seconds: number;
 }
 
+/** The consumer-facing settings the job derived (deriveDeployment), for the record. */
+export interface DeploymentReport {
+  trtVersion: string;
+  /** INT8: the cache header every consumer loads, and the algorithm its scales came from. */
+  cacheHeader?: string;
+  calibrationAlgorithm?: CalibrationAlgorithm;
+  /** Tensors kept in float, and the layers pinned for them. */
+  floatTensors: string[];
+  floatLayers: string[];
+  /** A trtexec command that builds the engine from the written files. */
+  trtexec: string;
+}
+
 export interface ExportReport {
   tool: { name: string; version: string };
   startedAt: string;
@@ -89,6 +105,7 @@ export interface ExportReport {
   spec?: { path: string; imageSize: [number, number]; numClasses: number; warnings: string[] };
   calibration?: CalibrationSummary;
   fidelity?: FidelityReport;
+  deployment?: DeploymentReport;
   artifacts: ArtifactInfo[];
   warnings: string[];
   stages: { stage: StageId; status: 'done' | 'skipped'; seconds: number; detail?: string }[];

@@ -28,6 +28,31 @@ export const LIMITS = {
 /** TensorRT versions whose calibration-cache header we know how to write (see docs/FORMATS.md). */
 export const TRT_VERSION_RE = /^\d+\.\d+\.\d+$/;
 
+/**
+ * TensorRT shipped by each DeepStream release (its Migration Guide / release notes): the cache
+ * header must carry the exact version of the TensorRT that loads it, so the app offers these.
+ */
+export const TRT_TARGETS: readonly { trtVersion: string; label: string }[] = [
+  { trtVersion: '10.16.0', label: 'DeepStream 9.2 (x86 dGPU)' },
+  { trtVersion: '10.16.1', label: 'DeepStream 9.2 (Jetson)' },
+  { trtVersion: '10.14.1', label: 'DeepStream 9.0' },
+  { trtVersion: '10.9.0', label: 'DeepStream 8.0 (x86 dGPU)' },
+  { trtVersion: '10.13.2', label: 'DeepStream 8.0 (Jetson)' },
+  { trtVersion: '10.3.0', label: 'DeepStream 7.1' },
+  { trtVersion: '8.6.1', label: 'DeepStream 7.0 / 6.4' },
+  { trtVersion: '8.5.3', label: 'DeepStream 6.3' },
+];
+
+/** Default target: the TensorRT of the current DeepStream release (9.2 on x86: TensorRT 10.16.0.72); owned by shared/defaults.ts. */
+export const DEFAULT_TRT_VERSION: string = D.trtVersion;
+
+/**
+ * Default custom-lib-path for the DeepStream config: deepstream_tao_apps' post_processor/Makefile
+ * builds libnvds_infercustomparser_tao.so in post_processor/ of the checkout; the checkout is
+ * assumed at /opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps (docs/FORMATS.md).
+ */
+export const DEFAULT_DS_CUSTOM_LIB: string = D.dsCustomLib;
+
 export const PrecisionSchema = z.enum(['fp32', 'fp16', 'int8']);
 export type Precision = z.infer<typeof PrecisionSchema>;
 
@@ -125,6 +150,8 @@ export const OutputsSchema = z
     labels: z.boolean().default(true),
     /** TAO-style tlt-encoded-model / tlt-model-key lines in the DeepStream config (opt-in). */
     dsConfigEmbedKey: z.boolean().default(false),
+    /** custom-lib-path in the DeepStream config: the built Mask R-CNN parser (--ds_custom_lib). */
+    dsCustomLib: z.string().min(1).optional(),
     /** JSON report of the whole job. */
     report: z.string().min(1).optional(),
     /** Full log file (--log_file). */
@@ -150,7 +177,12 @@ export const ExportRequestSchema = z
     outputs: OutputsSchema,
     gpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).default(0),
     overwrite: z.boolean().default(false),
-    trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 8.6.1').default(D.trtVersion),
+    trtVersion: z.string().regex(TRT_VERSION_RE, 'expected MAJOR.MINOR.PATCH, e.g. 10.16.0').default(D.trtVersion),
+    /**
+     * Tensors kept in float (not quantized), empty by default: left out of the cache, no Q/DQ on
+     * them, pinned with trtexec --layerPrecisions and nvinfer layer-device-precision.
+     */
+    floatTensors: z.array(z.string().min(1)).default([]),
     maxBatchSize: z.number().int().positive().max(LIMITS.batchSize).default(D.maxBatchSize),
     maxWorkspaceSize: z.number().int().positive().default(D.maxWorkspaceSize),
     verbose: z.boolean().default(false),

@@ -82,6 +82,13 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   await expect(helper).not.toContainText('nvinfer_config.txt');
   await setSwitch(page, 'output-ds-config', true);
   await expect(helper).toContainText('nvinfer_config.txt, labels.txt');
+  // Deployment target: the TensorRT of the DeepStream release, and where its parser library is.
+  await expect(page.getByTestId('output-trt-version')).toContainText('TensorRT 10.16.0 (DeepStream 9.2 (x86 dGPU))');
+  await page.getByTestId('output-trt-version').getByRole('combobox').click();
+  await page.getByRole('option', { name: 'TensorRT 10.3.0 (DeepStream 7.1)' }).click();
+  await expect(page.getByTestId('output-trt-version')).toContainText('TensorRT 10.3.0');
+  const parserLib = '/srv/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so';
+  await page.getByTestId('output-ds-custom-lib').fill(parserLib);
   await waitForDevices(page);
   await shot(page, 'output');
 
@@ -89,6 +96,8 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   await next(page, 'review');
   const command = page.getByTestId('review-command');
   await expect(command).toContainText('--gen_ds_config');
+  await expect(command).toContainText('--trt_version 10.3.0');
+  await expect(command).toContainText(`--ds_custom_lib ${parserLib}`);
   await expect(command).toContainText(s.tlt);
   await expect(command).toContainText(etlt);
   await expect(command).toContainText('********');
@@ -143,6 +152,7 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   expect(ds).toMatch(/^labelfile-path=labels\.txt$/m);
   expect(ds).toMatch(/^network-mode=0$/m); // FP32
   expect(ds).toMatch(/^num-detected-classes=5$/m);
+  expect(ds).toContain(`\ncustom-lib-path=${parserLib}\n`);
   expect(ds).not.toContain(studio.key);
   expect((await fs.readFile(expected.labels, 'utf8')).split('\n')[0]).toBe('BG');
   // Nothing half-written or hidden next to them.

@@ -89,7 +89,7 @@ test('INT8: pick calibration images by clicking thumbnails, calibrate, cache on 
 
   // The TensorRT calibration cache: header line, then `tensor: <float32 scale as hex>` lines.
   const cache = (await fs.readFile(cacheFile, 'utf8')).trimEnd().split('\n');
-  expect(cache[0]).toBe('TRT-8601-EntropyCalibration2');
+  expect(cache[0]).toBe('TRT-101600-EntropyCalibration2');
   expect(cache.length).toBeGreaterThan(5);
   for (const line of cache.slice(1)) expect(line).toMatch(/^\S.*: [0-9a-f]{8}$/);
   // Its provenance records exactly the six picked images, in batches of 3.

@@ -6,6 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { runCli, type CliIO } from './program.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { parseCalibrationCache } from '../pipeline/calibrate/index.js';
+import { parseIni, sectionMap } from '../pipeline/deploy/index.js';
+import { decodeModel } from '../pipeline/onnx/index.js';
+import { runExport } from '../pipeline/run.js';
+import type { ExportReport } from '../../shared/report.js';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -38,7 +42,9 @@ describe('INT8 from an image folder', () => {
     const h5 = await fs.readFile(tf);
     expect(h5.subarray(0, 8).toString('latin1')).toBe('\x89HDF\r\n\x1a\n');
     const cacheA = parseCalibrationCache(await fs.readFile(path.join(out, 'a.bin'), 'utf8'));
-    expect(cacheA.header.algorithm).toBe('MinMaxCalibration');
+    // MinMax scales under the header trtexec --calib / nvinfer instantiate; the algorithm is in the provenance.
+    expect(cacheA.header.algorithm).toBe('EntropyCalibration2');
+    expect(JSON.parse(await fs.readFile(path.join(out, 'a.bin.json'), 'utf8')).algorithm.name).toBe('minmax');
 
     // The existing tensorfile is now the source (TAO rule): same batches → same min/max scales.
     const b = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'b.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--cal_data_file', tf, '--batches', '2', '--batch_size', '4', '--cal_cache_file', path.join(out, 'b.bin'), '--cal_algorithm', 'minmax']);
@@ -103,7 +109,97 @@ describe('--engine_file', () => {
     expect(argv).toContain('--int8');
     expect(argv.some((a) => a.startsWith('--onnx='))).toBe(true);
     expect(argv.some((a) => a.startsWith('--calib='))).toBe(true);
-    expect(argv).toContain('TRT-8601-EntropyCalibration2');
+    expect(argv).toContain('TRT-101600-EntropyCalibration2');
+  });
+});
+
+describe('the DeepStream config and cache match what the export used', () => {
+  it('INT8 calibrated in BGR with minmax: nvinfer gets BGR, the BGR means, the EntropyCalibration2 cache and the given parser library', async () => {
+    const out = await dir('ds-bgr');
+    const lib = '/srv/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so';
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_algorithm', 'minmax', '--channel_order', 'bgr', '--gen_ds_config', '--ds_custom_lib', lib, '--no_fidelity', '--report_file', path.join(out, 'report.json'), '--cal_cache_file', path.join(out, 'cal.bin')]);
+    expect(r.code, r.err).toBe(0);
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(p.get('model-color-format')).toBe('1');
+    expect(p.get('offsets')).toBe('103.53;116.28;123.675');
+    expect(p.get('network-mode')).toBe('1');
+    expect(p.get('custom-lib-path')).toBe(lib);
+    const cache = parseCalibrationCache(await fs.readFile(path.join(out, p.get('int8-calib-file')!), 'utf8'));
+    expect(`TRT-${cache.header.version}-${cache.header.algorithm}`).toBe('TRT-101600-EntropyCalibration2');
+    expect(cache.entries.every((e) => e.scale > 0)).toBe(true);
+    const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as ExportReport;
+    expect(report.calibration).toMatchObject({ algorithm: 'minmax', cacheHeader: 'TRT-101600-EntropyCalibration2' });
+    expect(report.deployment).toMatchObject({ trtVersion: '10.16.0', cacheHeader: 'TRT-101600-EntropyCalibration2', calibrationAlgorithm: 'minmax', floatTensors: [] });
+    expect(report.deployment!.trtexec).toMatch(/^trtexec --onnx=.*m\.onnx --saveEngine=.*m\.engine .*--int8 --fp16 --calib=.*cal\.bin$/);
+    expect(r.out + r.err).not.toMatch(/custom-lib-path is the default/);
+  }, 120_000);
+
+  it('FP32 with the imagenet preset and no spec: the config carries that preprocessing, the model\'s class count and the default-lib notice', async () => {
+    const out = await dir('ds-fp32');
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--preset', 'imagenet', '--gen_ds_config']);
+    expect(r.code, r.err).toBe(0);
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(Number(p.get('net-scale-factor'))).toBeCloseTo((1 / 58.395 + 1 / 57.12 + 1 / 57.375) / 3, 9);
+    expect(p.get('maintain-aspect-ratio')).toBe('0'); // imagenet stretches
+    expect(p.get('network-mode')).toBe('0');
+    expect(p.has('int8-calib-file')).toBe(false);
+    expect(Number(p.get('num-detected-classes'))).toBeGreaterThan(2); // from the mask output, not the default 2
+    expect(r.err).toMatch(/custom-lib-path is the default/);
+  }, 120_000);
+
+  it('--cal_source cache: a MinMaxCalibration / old-version cache with zero scales is refused, and rewritten with the same scales under --overwrite', async () => {
+    const out = await dir('cache-src');
+    const cache = path.join(out, 'given.bin');
+    await fs.writeFile(cache, 'TRT-8601-MinMaxCalibration\nInput: 3c948aaf\nmask_fcn_logits/BiasAdd: 0\n');
+    const args = ['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_source', 'cache', '--cal_cache_file', cache, '--gen_ds_config', '--no_fidelity'];
+    const refused = await cli(args);
+    expect(refused.code).not.toBe(0);
+    expect(refused.err).toMatch(/E_CACHE_FORMAT.*header is TRT-8601-MinMaxCalibration.*TRT-101600-EntropyCalibration2.*zero scales/);
+    expect(await fs.readFile(cache, 'utf8')).toMatch(/^TRT-8601-MinMaxCalibration/);
+    const ok = await cli([...args, '--overwrite']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(await fs.readFile(cache, 'utf8')).toBe('TRT-101600-EntropyCalibration2\nInput: 3c948aaf\nmask_fcn_logits/BiasAdd: 3c010204\n');
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(path.resolve(out, p.get('int8-calib-file')!)).toBe(cache);
+  }, 120_000);
+
+  it('request.floatTensors reach every consumer: no cache line, no Q/DQ pair, trtexec --layerPrecisions, nvinfer layer-device-precision', async () => {
+    const out = await dir('float-tensors');
+    const nodes = decodeModel(await fs.readFile(S.onnx)).graph!.node ?? [];
+    const relu = nodes.find((n) => n.opType === 'Relu' && n.name)!;
+    const kept = relu.output![0]!;
+    const report = await runExport(
+      {
+        model: S.onnx,
+        key: 'seal-key',
+        precision: 'int8',
+        floatTensors: [kept],
+        calibration: { source: 'image-dir', imageDir: S.calImages, batches: 1, batchSize: 2 },
+        fidelity: { enabled: false },
+        outputs: { etlt: path.join(out, 'm.etlt'), cache: path.join(out, 'cal.bin'), qdq: path.join(out, 'm.qdq.onnx'), dsConfig: true },
+      },
+      () => undefined,
+    );
+    const cache = parseCalibrationCache(await fs.readFile(path.join(out, 'cal.bin'), 'utf8'));
+    expect(cache.entries.map((e) => e.name)).not.toContain(kept);
+    expect(cache.entries.length).toBeGreaterThan(5);
+    const qIn = (decodeModel(await fs.readFile(path.join(out, 'm.qdq.onnx'))).graph!.node ?? []).filter((n) => n.opType === 'QuantizeLinear').map((n) => n.input![0]);
+    expect(qIn).not.toContain(kept);
+    expect(qIn.length).toBeGreaterThan(5);
+    const layers = nodes.filter((n) => [...(n.input ?? []), ...(n.output ?? [])].includes(kept)).map((n) => n.name!).sort();
+    const p = sectionMap(parseIni(await fs.readFile(path.join(out, 'nvinfer_config.txt'), 'utf8')), 'property')!;
+    expect(p.get('layer-device-precision')).toBe(layers.map((l) => `${l}:fp16:gpu`).join(';'));
+    expect(report.deployment!.floatTensors).toEqual([kept]);
+    expect(report.deployment!.trtexec).toContain(`--precisionConstraints=obey --layerPrecisions=${layers.map((l) => `${l}:fp16`).join(',')}`);
+    expect(JSON.parse(await fs.readFile(path.join(out, 'cal.bin.json'), 'utf8')).target.floatTensors).toEqual([kept]);
+  }, 120_000);
+
+  it('refuses INT8 for TensorRT 11 without --qdq_file before any work', async () => {
+    const out = await dir('trt11');
+    const r = await cli(['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--gen_ds_config', '--trt_version', '11.4.1', '--cal_cache_file', path.join(out, 'cal.bin')]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/TensorRT 11 removed implicit INT8/);
+    expect(await fs.readdir(out)).toEqual([]);
   });
 });
 

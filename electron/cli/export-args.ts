@@ -98,6 +98,7 @@ export function flagsToRequest(f: ExportFlags, env: NodeJS.ProcessEnv = process.
   if (f.onnxFile) request.outputs.onnx = f.onnxFile;
   if (f.logFile) request.outputs.logFile = f.logFile;
   if (f.reportFile) request.outputs.report = f.reportFile;
+  if (f.dsCustomLib) request.outputs.dsCustomLib = f.dsCustomLib;
   if (f.engineFile) request.outputs.engine = f.engineFile;
   if (f.resultsDir) request.outputs.resultsDir = f.resultsDir;
 

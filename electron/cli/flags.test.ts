@@ -77,6 +77,7 @@ const PROBES: Record<ExportFlagName, { argv: string[]; cli?: string }> = {
   fidelityImages: { argv: ['--fidelity_images', '3'] },
   trtVersion: { argv: ['--trt_version', '10.3.0'] },
   overwrite: { argv: ['--overwrite'] },
+  dsCustomLib: { argv: ['--ds_custom_lib', '/srv/tao_apps/post_processor/libnvds_infercustomparser_tao.so'] },
   dsEmbedKey: { argv: ['--ds_embed_key'] },
   preset: { argv: ['--preset', 'imagenet'] },
   mean: { argv: ['--mean', '1,2,3'] },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { RecentFile, Settings } from '../../shared/api.js';
 import { StudioError } from '../../shared/errors.js';
+import { TRT_VERSION_RE } from '../../shared/request.js';
 
 /**
  * Settings and recent files, one JSON file in the config folder the front door chooses
@@ -18,6 +19,8 @@ export const SettingsSchema = z.object({
   lastOutputDir: z.string().min(1).optional(),
   lastGpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]).optional(),
   rememberKeys: z.boolean().default(false),
+  trtVersion: z.string().regex(TRT_VERSION_RE).optional(),
+  dsCustomLib: z.string().min(1).optional(),
 });
 
 /** An update: any subset of the fields, nothing else. */
@@ -27,6 +30,8 @@ export const SettingsPatchSchema = z
     lastOutputDir: z.string().min(1),
     lastGpu: z.union([z.number().int().nonnegative(), z.literal('cpu')]),
     rememberKeys: z.boolean(),
+    trtVersion: z.string().regex(TRT_VERSION_RE),
+    dsCustomLib: z.string().min(1),
   })
   .partial()
   .strict();
@@ -61,7 +66,7 @@ export class SettingsStore {
 
   async set(patch: Partial<Settings>): Promise<Settings> {
     const p = SettingsPatchSchema.safeParse(patch);
-    if (!p.success) throw new StudioError('E_REQUEST_INVALID', `Invalid settings: ${p.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`, 'Only theme, lastOutputDir, lastGpu and rememberKeys can be set.');
+    if (!p.success) throw new StudioError('E_REQUEST_INVALID', `Invalid settings: ${p.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`, 'Only theme, lastOutputDir, lastGpu, rememberKeys, trtVersion and dsCustomLib can be set.');
     return this.update((d) => {
       d.settings = SettingsSchema.parse({ ...d.settings, ...p.data });
     }).then((d) => ({ ...d.settings }));

@@ -11,6 +11,9 @@ import {
   buildCalibrationReport,
   buildProvenance,
   buildQdqModelWithSummary,
+  auditQdq,
+  isWritableScale,
+  scaleForAmax,
   decideCacheReuse,
   parseCalibrationCache,
   runCalibration,
@@ -131,7 +134,10 @@ export const calibrateStep: Step = {
     const model = must(s.model, 'model');
     const summary = must(model.summary, 'model summary');
     const cacheFile = must(plan.cache, 'cache path');
-    const pp = requestPreprocessing(s);
+    // The preprocessing deriveDeployment resolved: the DeepStream config repeats exactly this.
+    const deployment = must(s.deployment, 'deployment');
+    const pp = must(deployment.preprocessing, 'preprocessing');
+    const header = must(deployment.cache, 'cache settings').header;
     s.ctx.info(`preprocessing: ${pp.width}×${pp.height} ${pp.layout.toUpperCase()} ${pp.order.toUpperCase()}, mean [${pp.mean.join(', ')}], scale [${pp.scale.map((x) => x.toPrecision(6)).join(', ')}], ${pp.resize} (${pp.origin})`);
     if (pp.resize === 'stretch') s.ctx.warn('Calibrating with stretch resize (TAO exporter parity): training and DeepStream keep the aspect ratio, so the statistics may differ from deployment.');
     const t0 = performance.now();
@@ -139,10 +145,36 @@ export const calibrateStep: Step = {
     if (c.source === 'cache') {
       const text = await readOrNull(cacheFile);
       if (text === null) throw new StudioError('E_FILE_NOT_FOUND', `No calibration cache to reuse at ${cacheFile}`, 'Give the cache with --cal_cache_file, or choose a calibration data source.', { file: cacheFile });
-      const amax = amaxFromCache(text, cacheFile);
+      const parsed = parseCalibrationCache(text, cacheFile);
+      // Consumers load it only under their header and version, and never with a 0 scale: normalise it.
+      const entries = parsed.entries.flatMap((e) => {
+        const scale = scaleForAmax(e.amax);
+        return scale === null ? [] : [{ name: e.name, scale }];
+      });
+      const normalised = writeCalibrationCache({ trtVersion: r.trtVersion, algorithm: c.algorithm, entries, floatTensors: deployment.floatTensors });
+      let cacheText = text;
+      if (normalised !== text) {
+        const why = [
+          `TRT-${parsed.header.version}-${parsed.header.algorithm}` !== header ? `its header is TRT-${parsed.header.version}-${parsed.header.algorithm}, and trtexec --calib / nvinfer for TensorRT ${r.trtVersion} load only ${header}` : '',
+          parsed.entries.some((e) => !isWritableScale(e.scale)) ? 'it holds zero scales' : '',
+          parsed.entries.some((e) => deployment.floatTensors.includes(e.name)) ? 'it has scales for tensors kept in float' : '',
+        ].filter(Boolean);
+        if (!r.overwrite) {
+          throw new StudioError(
+            'E_CACHE_FORMAT',
+            `The calibration cache ${cacheFile} cannot be used as is: ${why.join('; ') || 'it is not in the form consumers load'}`,
+            `Pass --overwrite to rewrite it in place with the same scales under ${header} (zero scales become 1/127), or recalibrate with a data source.`,
+            { file: cacheFile },
+          );
+        }
+        s.ctx.warn(`rewriting ${cacheFile} with the same scales: ${why.join('; ')}`);
+        await stageWrite(s, 'cache', cacheFile, normalised);
+        cacheText = normalised;
+      }
+      const amax = amaxFromCache(cacheText, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
-      s.calibrated = { preprocessing: pp, amax, cacheText: text };
-      s.calibration = { source: 'cache', algorithm: c.algorithm, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
+      s.calibrated = { preprocessing: pp, amax, cacheText };
+      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
 
@@ -155,6 +187,7 @@ export const calibrateStep: Step = {
       const wanted = buildProvenance({
         tool: TOOL,
         trtVersion: r.trtVersion,
+        floatTensors: deployment.floatTensors,
         algorithm: c.algorithm,
         percentile: c.percentile,
         bins: DEFAULT_BINS,
@@ -174,7 +207,7 @@ export const calibrateStep: Step = {
         s.ctx.info(`${cacheFile}: ${decision.reason}`);
         const amax = amaxFromCache(cacheText, cacheFile);
         s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection };
-        s.calibration = { source: c.source, algorithm: c.algorithm, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
+        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
       if (cacheText !== null && !r.overwrite) {
@@ -242,7 +275,9 @@ export const calibrateStep: Step = {
         s.ctx.warn(`${result.uncalibrated.length} tensor(s) could not be calibrated and are not in the cache (TensorRT keeps them in higher precision): ${result.uncalibrated.slice(0, 8).map((u) => `${u.name} (${u.reason})`).join(', ')}${result.uncalibrated.length > 8 ? ', …' : ''}`);
       }
 
-      const text = writeCalibrationCache({ trtVersion: r.trtVersion, algorithm: c.algorithm, entries: result.tensors.map((t) => ({ name: t.name, scale: t.scale })) });
+      const text = writeCalibrationCache({ trtVersion: r.trtVersion, algorithm: c.algorithm, entries: result.tensors.map((t) => ({ name: t.name, scale: t.scale })), floatTensors: deployment.floatTensors });
+      if (!text.startsWith(`${header}\n`)) throw new StudioError('E_INTERNAL', `cache header ${text.split('\n')[0]} differs from the derived ${header}`, 'This is a bug in Export Studio; please report it.');
+      s.ctx.info(`cache ${path.basename(cacheFile)}: ${header} (scales from ${c.algorithm}; the header names the calibrator trtexec --calib and nvinfer instantiate)`);
       await stageWrite(s, 'cache', cacheFile, text);
       const provenance = { ...wanted, algorithm: { ...wanted.algorithm, statistics: result.method, sampleTarget: result.method === 'sampled' ? wanted.algorithm.sampleTarget : null }, samplesUsed: result.samples };
       if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance(provenance));
@@ -251,11 +286,12 @@ export const calibrateStep: Step = {
         tensorfile.finish();
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
-      const amax = new Map(result.tensors.map((t) => [t.name, t.threshold]));
+      const amax = new Map(result.tensors.filter((t) => !deployment.floatTensors.includes(t.name)).map((t) => [t.name, t.threshold]));
       s.calibrated = { preprocessing: pp, amax, cacheText: text, selection: prepared.selection };
       s.calibration = {
         source: c.source,
         algorithm: c.algorithm,
+        cacheHeader: header,
         samplesRequested: requested,
         samplesUsed: result.samples,
         skipped,
@@ -286,9 +322,20 @@ export const quantizeStep: Step = {
   async run(s) {
     const calibrated = must(s.calibrated, 'calibration');
     const model = must(s.model, 'model');
-    const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
+    const floatTensors = s.deployment?.floatTensors ?? [];
+    const { model: bytes, summary } = buildQdqModelWithSummary(model.onnx, calibrated.amax, { floatTensors, log: (level: 'debug' | 'info' | 'warn', text: string) => s.ctx.log(level, text) });
+    // Self-check against the placement rules: a dangling pair or an unexplained float weight is a bug, never a success.
+    const audit = auditQdq(bytes);
+    const unexplained = audit.floatWeights.filter((w) => !summary.skipped.some((k) => k.name === w.weight));
+    if (audit.dangling.length > 0 || unexplained.length > 0) {
+      throw new StudioError(
+        'E_INTERNAL',
+        `The Q/DQ model breaks TensorRT's placement rules: ${audit.dangling.length} dangling pair(s)${audit.dangling.length ? ` (${audit.dangling.slice(0, 3).map((d) => d.tensor).join(', ')})` : ''}, ${unexplained.length} float weight(s) without a reason${unexplained.length ? ` (${unexplained.slice(0, 3).map((w) => w.weight).join(', ')})` : ''}`,
+        'This is a bug in Export Studio; please report it with the model. The calibration cache is unaffected.',
+      );
+    }
     calibrated.qdqBytes = bytes;
     await stageWrite(s, 'qdq', must(s.plan?.qdq, 'qdq path'), bytes);
-    return JSON.stringify(summary).length < 200 ? JSON.stringify(summary) : `${bytes.length} bytes`;
+    return summary.line.replace(/^Q\/DQ: /, '');
   },
 };

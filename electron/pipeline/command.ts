@@ -1,4 +1,4 @@
-import type { ExportRequest } from '../../shared/request.js';
+import { DEFAULT_TRT_VERSION, type ExportRequest } from '../../shared/request.js';
 import { KEY_MASK, shellQuote } from '../../shared/redact.js';
 
 /**
@@ -15,13 +15,14 @@ export function requestToCommand(r: ExportRequest): string {
   else if (r.gpu !== 0) a.push('--gpu_index', String(r.gpu));
   if (r.outputs.dsConfig) a.push('--gen_ds_config');
   if (r.outputs.dsConfigEmbedKey) a.push('--ds_embed_key');
+  if (r.outputs.dsCustomLib) a.push('--ds_custom_lib', r.outputs.dsCustomLib);
   if (r.outputs.onnx) a.push('--onnx_file', r.outputs.onnx);
   if (r.outputs.logFile) a.push('--log_file', r.outputs.logFile);
   if (r.outputs.report) a.push('--report_file', r.outputs.report);
   if (r.outputs.engine) a.push('--engine_file', r.outputs.engine);
   if (r.outputs.resultsDir) a.push('--results_dir', r.outputs.resultsDir);
   if (r.maxBatchSize !== 1) a.push('--max_batch_size', String(r.maxBatchSize));
-  if (r.trtVersion !== '8.6.1') a.push('--trt_version', r.trtVersion);
+  if (r.trtVersion !== DEFAULT_TRT_VERSION) a.push('--trt_version', r.trtVersion);
   const pp = r.preprocessing;
   if (pp) {
     if (pp.preset !== 'tao-maskrcnn') a.push('--preset', pp.preset);

@@ -7,6 +7,8 @@ import { StudioError } from '../../shared/errors.js';
 import type { Step, JobState } from './steps.js';
 import { must } from './steps.js';
 import { cancelledError } from './cancel.js';
+import { trtexecArgsFor } from './deploy/index.js';
+import { shellQuote } from '../../shared/redact.js';
 import { ownerGone } from './io/outputs.js';
 
 /** Prefix of the private temp folder (decrypted ONNX, cache copy, trtexec's pgid): `<prefix><pid>-XXXXXX`. */
@@ -92,15 +94,19 @@ export async function findTrtexec(env: NodeJS.ProcessEnv = process.env): Promise
   return null;
 }
 
-/** trtexec arguments for the request: Q/DQ model (explicit) when there is one, else the cache (implicit). */
-export function trtexecArgs(o: { onnx: string; engine: string; precision: 'fp32' | 'fp16' | 'int8'; cache?: string; explicitQdq: boolean; workspaceBytes: number }): string[] {
-  const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engine}`, `--memPoolSize=workspace:${Math.max(1, Math.round(o.workspaceBytes / 2 ** 20))}M`];
-  if (o.precision === 'fp16') args.push('--fp16');
-  if (o.precision === 'int8') {
-    args.push('--int8', '--fp16');
-    if (!o.explicitQdq && o.cache) args.push(`--calib=${o.cache}`);
-  }
-  return args;
+/** The trtexec command that builds the engine from the files this job writes (for the report and the log). */
+export function trtexecCommandFor(s: JobState): string | undefined {
+  const d = s.deployment;
+  const plan = s.plan;
+  if (!d || !plan) return undefined;
+  const onnx = d.explicitQdq ? plan.qdq : plan.onnx;
+  const args = trtexecArgsFor(d, {
+    onnx: onnx ?? '<plain ONNX: add --onnx_file>',
+    engine: plan.engine ?? `${(onnx ?? 'model.onnx').replace(/\.onnx$/i, '')}.engine`,
+    cache: d.cache ? plan.cache : undefined,
+    workspaceBytes: s.request.maxWorkspaceSize,
+  });
+  return ['trtexec', ...args].map((a) => shellQuote(a)).join(' ');
 }
 
 export const engineStep: Step = {
@@ -132,14 +138,9 @@ export const engineStep: Step = {
         cachePath = path.join(tmpDir, 'cal.bin');
         await fs.writeFile(cachePath, s.calibrated.cacheText);
       }
-      const args = trtexecArgs({
-        onnx: onnxPath,
-        engine: engine.tempPath,
-        precision: s.request.precision,
-        ...(cachePath ? { cache: cachePath } : {}),
-        explicitQdq,
-        workspaceBytes: s.request.maxWorkspaceSize,
-      });
+      const d = must(s.deployment, 'deployment');
+      if (d.explicitQdq !== explicitQdq) throw new StudioError('E_INTERNAL', 'the Q/DQ model the deployment settings expect was not built', 'This is a bug in Export Studio; please report it.');
+      const args = trtexecArgsFor(d, { onnx: onnxPath, engine: engine.tempPath, cache: cachePath, workspaceBytes: s.request.maxWorkspaceSize });
       s.ctx.info(`running ${trtexec} ${args.join(' ')}`);
       await runLogged(trtexec, args, s, tmpDir);
       const st = await fs.stat(engine.tempPath).catch(() => null);

@@ -55,7 +55,7 @@ export const fidelityStep: Step = {
       return `skipped: ${held.reason}`;
     }
     s.ctx.info(`fidelity check on ${held.description}`);
-    const qdq = calibrated.qdqBytes ?? buildQdqModel(model.onnx, calibrated.amax);
+    const qdq = calibrated.qdqBytes ?? buildQdqModel(model.onnx, calibrated.amax, { floatTensors: s.deployment?.floatTensors ?? [] });
     const input = summary.inputs[0];
     const result = await runFidelity({
       model: model.onnx,

@@ -12,6 +12,7 @@ import { LogFile } from './io/logfile.js';
 import { TOOL } from './version.js';
 import { requestToCommand } from './command.js';
 import { steps, type JobState } from './steps.js';
+import { trtexecCommandFor } from './engine-step.js';
 
 /**
  * Run one export. The single entry point every front door uses (CLI in-process, the app's
@@ -148,6 +149,18 @@ function buildReport(state: JobState, started: number): ExportReport {
   if (state.spec) report.spec = { path: state.spec.path, imageSize: state.spec.imageSize, numClasses: state.spec.numClasses, warnings: state.spec.warnings };
   if (state.calibration) report.calibration = state.calibration;
   if (state.fidelity) report.fidelity = state.fidelity;
+  const d = state.deployment;
+  const trtexec = trtexecCommandFor(state);
+  if (d && trtexec) {
+    report.deployment = {
+      trtVersion: d.trt.version,
+      ...(d.cache ? { cacheHeader: d.cache.header, calibrationAlgorithm: d.cache.scalesFrom } : {}),
+      floatTensors: d.floatTensors,
+      floatLayers: d.floatLayers.map((l) => `${l.name}:${l.precision}`),
+      trtexec,
+    };
+    if (!request.outputs.engine) state.ctx.info(`build the engine on the target with: ${trtexec}`);
+  }
   return report;
 }
 

@@ -14,8 +14,8 @@ import { IMAGE_EXTENSIONS } from './data/image-dir.js';
 import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
 import { decodeModel, inspectModel, resolveExternalData, validateModelGraph } from './onnx/index.js';
-import { nvinferConfig, buildLabels } from './deploy/index.js';
-import { calibrateStep, quantizeStep, type CalibrationOutcome } from './calibrate-step.js';
+import { nvinferConfig, buildLabels, checkConsumers, deriveDeployment, DEFAULT_CUSTOM_LIB, type Deployment, type DeploymentInput, type DeploymentNode } from './deploy/index.js';
+import { calibrateStep, quantizeStep, requestPreprocessing, type CalibrationOutcome } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
 import { fidelityStep } from './fidelity-step.js';
 
@@ -54,6 +54,22 @@ export interface JobState {
   calibration?: CalibrationSummary;
   calibrated?: CalibrationOutcome;
   fidelity?: FidelityReport;
+  /** What deriveDeployment was given (set by the inspect stage); kept so floatTensors can change later. */
+  deploymentInput?: DeploymentInput;
+  /** Every consumer-facing setting (cache header, nvinfer keys, trtexec flags, float tensors), derived once. */
+  deployment?: Deployment;
+}
+
+/**
+ * Change the tensors kept in float (e.g. after an FP16-fallback search) and re-derive every
+ * consumer-facing setting from the same input: the cache, the Q/DQ model, the trtexec line and
+ * the DeepStream config written after this call all leave them in float.
+ */
+export function setFloatTensors(s: JobState, floatTensors: readonly string[], nodes?: readonly DeploymentNode[]): Deployment {
+  const input = must(s.deploymentInput, 'deployment input');
+  s.deploymentInput = { ...input, floatTensors: [...floatTensors], ...(nodes ? { nodes } : {}) };
+  s.deployment = deriveDeployment(s.deploymentInput);
+  return s.deployment;
 }
 
 export interface Step {
@@ -64,8 +80,8 @@ export interface Step {
   run(s: JobState): Promise<string | void>;
 }
 
-export function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
+export function must<T>(v: T | undefined | null, what: string): T {
+  if (v === undefined || v === null) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
   return v;
 }
 
@@ -119,6 +135,8 @@ const validate: Step = {
     for (const [k, file] of Object.entries(plan)) await s.outputs.reserve(file as string, { mayExist: reusable.has(k) });
     if (r.outputs.resultsDir) await preflightResultsDir(r.outputs.resultsDir);
     // The .etlt is always sealed with the key: say so now, not at the write stage after calibration.
+    // A consumer that cannot take the cache at all (TensorRT 11: no implicit INT8) is refused now.
+    checkConsumers({ precision: r.precision, trtVersion: r.trtVersion, qdq: Boolean(r.outputs.qdq), engine: Boolean(r.outputs.engine), dsConfig: r.outputs.dsConfig });
     if (r.key === '') throw new StudioError('E_KEY_REQUIRED', 'No key to seal the output .etlt with', 'Pass -k <key> (or set EXPORT_STUDIO_KEY): the .etlt is encrypted with it, also when the input is a plain .onnx.');
     return `${Object.keys(plan).length} output(s) planned`;
   },
@@ -202,6 +220,7 @@ const inspectStep: Step = {
       );
     }
     checkModelAgainstSpec(s, summary);
+    planDeployment(s, summary, m.onnx);
     if (summary.customOps.length) {
       s.ctx.warn(
         `The model has ops ONNX Runtime cannot run (TensorRT plugins?): ${summary.customOps.map((c) => `${c.opType}×${c.count}`).join(', ')}. ` +
@@ -212,6 +231,32 @@ const inspectStep: Step = {
     return `${summary.nodeCount} nodes, opset ${summary.opsets.find((o) => o.domain === '')?.version ?? '?'}, input ${input ? `${input.name} [${(input.shape ?? []).join(', ')}]` : '(none)'}`;
   },
 };
+
+/**
+ * Derive the deployment settings once, before any long work: the preprocessing (which the
+ * calibration then uses as is), precision, algorithm, target TensorRT and the model. A DeepStream
+ * config that cannot be written (dynamic input without a size) fails here, not after calibrating.
+ */
+function planDeployment(s: JobState, summary: ModelSummary, onnxBytes: Uint8Array): void {
+  const r = s.request;
+  const needsPreprocessing = r.precision === 'int8' || r.outputs.dsConfig;
+  const input: DeploymentInput = {
+    preprocessing: needsPreprocessing ? requestPreprocessing(s) : null,
+    precision: r.precision,
+    algorithm: r.calibration?.algorithm,
+    trtVersion: r.trtVersion,
+    model: summary,
+    specNumClasses: s.spec?.numClasses,
+    floatTensors: r.floatTensors,
+    qdq: Boolean(r.outputs.qdq),
+    ...(r.floatTensors.length > 0 ? { nodes: decodeModel(onnxBytes).graph?.node ?? [] } : {}),
+  };
+  s.deploymentInput = input;
+  s.deployment = deriveDeployment(input);
+  // nvinfer's own warnings are logged by the deepstream stage (they are written into the config too).
+  const nvinferWarnings = new Set(s.deployment.nvinfer?.warnings ?? []);
+  for (const w of s.deployment.warnings) if (!nvinferWarnings.has(w)) s.ctx.warn(w);
+}
 
 /** The spec's image_size must match the model's fixed input dims (TAO exports Input [N,3,H,W]). */
 function checkModelAgainstSpec(s: JobState, summary: ModelSummary): void {
@@ -261,30 +306,34 @@ const deepstreamStep: Step = {
     const rel = (p: string | undefined) => (p ? path.relative(dir, p) || path.basename(p) : undefined);
     const spec = s.spec;
     const input = summary.inputs[0];
-    const imageSize: [number, number] = spec?.imageSize ?? [Number(input?.shape?.[2]) || 0, Number(input?.shape?.[3]) || 0];
-    const numClasses = spec?.numClasses ?? 2;
+    const d = must(s.deployment, 'deployment');
+    const settings = must(d.nvinfer, 'nvinfer settings');
+    const modelFile = settings.modelFile === 'qdq' ? plan.qdq : plan.onnx;
     if (s.request.outputs.dsConfigEmbedKey) {
       s.ctx.warn('--ds_embed_key: the DeepStream config contains tlt-encoded-model and the model key in plain text (TAO style). DeepStream cannot decrypt an .etlt sealed by Export Studio; keep onnx-file for deployment.');
     }
+    const customLib = s.request.outputs.dsCustomLib;
     const { text, warnings: dsWarnings } = nvinferConfig({
-      onnxFile: must(rel(plan.onnx), 'onnx path'),
+      onnxFile: must(rel(modelFile), 'onnx path'),
       etltFile: must(rel(plan.etlt), 'etlt path'),
       key: s.request.outputs.dsConfigEmbedKey ? s.request.key : undefined,
       embedKey: s.request.outputs.dsConfigEmbedKey,
       labelsFile: rel(plan.labels),
-      int8CalibFile: s.request.precision === 'int8' ? rel(plan.cache) : undefined,
+      int8CalibFile: settings.int8CalibFile ? rel(plan.cache) : undefined,
       precision: s.request.precision,
-      imageSize,
-      numClasses,
+      imageSize: [settings.inferDims[settings.networkInputOrder === 0 ? 1 : 0], settings.inferDims[settings.networkInputOrder === 0 ? 2 : 1]],
+      numClasses: settings.numDetectedClasses,
       batchSize: s.request.maxBatchSize,
       gpuId: s.request.gpu === 'cpu' ? 0 : s.request.gpu,
       outputBlobNames: summary.outputs.map((o) => o.name),
       inputName: input?.name ?? 'Input',
-      mean: s.calibrated?.preprocessing.mean,
-      scale: s.calibrated?.preprocessing.scale,
+      settings,
+      customLibPath: customLib,
       topK: spec?.parsed.experiment.maskrcnn_config.test_detections_per_image || 100,
       pluginOps: summary.customOps.map((c) => c.opType),
     });
+    if (customLib === undefined) s.ctx.warn(`The DeepStream config's custom-lib-path is the default ${DEFAULT_CUSTOM_LIB}: pass --ds_custom_lib (app: Settings) if deepstream_tao_apps' post_processor is built elsewhere.`);
+    const numClasses = settings.numDetectedClasses;
     for (const w of dsWarnings) s.ctx.warn(w);
     // With the key inside (--ds_embed_key) the config is readable by its owner only.
     await stageWrite(s, 'ds-config', dsFile, text, s.request.outputs.dsConfigEmbedKey ? 0o600 : 0o644);

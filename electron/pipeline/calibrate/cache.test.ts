@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { StudioError } from '../../../shared/errors.js';
-import { decodeTrtVersion, encodeTrtVersion, hexToScale, parseCalibrationCache, scaleToHex, writeCalibrationCache } from './cache.js';
+import { MIN_AMAX, ZERO_TENSOR_AMAX, decodeTrtVersion, encodeTrtVersion, hexToScale, isWritableScale, parseCalibrationCache, scaleForAmax, scaleToHex, writeCalibrationCache } from './cache.js';
+import { entropyThreshold } from './entropy.js';
+import { histogramOf } from './histogram.js';
+import { AbsMax } from './minmax.js';
+import { percentileThreshold } from './percentile.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixture = path.resolve(repoRoot, '../shared/fixtures/calibration/tao_mrcnn_trt7000_cal.bin');
@@ -42,15 +46,21 @@ describe('calibration cache', () => {
       algorithm: 'minmax',
       entries: [
         { name: 'images', scale: 1 / 127 },
-        { name: 'zero', scale: 0 },
+        { name: 'zero', scale: scaleForAmax(0)! },
         { name: 'a: b', scale: 2.303 / 127 },
       ],
     });
     const lines = text.split('\n');
-    expect(lines[0]).toBe('TRT-8601-MinMaxCalibration');
+    // MinMax scales under the header trtexec --calib and nvinfer instantiate (EntropyCalibrator2).
+    expect(lines[0]).toBe('TRT-8601-EntropyCalibration2');
     // 1/127 as float32 is 0x3c010204 (a real MinMax cache line for a [0,1] input).
     expect(lines[1]).toBe('images: 3c010204');
-    expect(lines[2]).toBe('zero: 0');
+    // An all-zero tensor gets ZERO_TENSOR_AMAX = 1, never a 0 scale.
+    expect(lines[2]).toBe('zero: 3c010204');
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1e-45]) {
+      expect(() => writeCalibrationCache({ trtVersion: '8.6.1', algorithm: 'entropy', entries: [{ name: 'x', scale: bad }] })).toThrow(/must not hold/);
+    }
+    expect(writeCalibrationCache({ trtVersion: '8.6.1', algorithm: 'entropy', entries: [{ name: 'x', scale: 0.1 }, { name: 'y', scale: 0.2 }], floatTensors: ['x'] }).split('\n')[1]).toMatch(/^y: /);
     expect(text.endsWith('\n')).toBe(true);
     expect(writeCalibrationCache({ trtVersion: '10.3.0', algorithm: 'percentile', entries: [] })).toBe('TRT-100300-EntropyCalibration2\n');
     expect(parseCalibrationCache(text).entries[2]!.name).toBe('a: b');
@@ -98,7 +108,7 @@ describe('calibration cache', () => {
         fc.uniqueArray(
           fc.record({
             name: fc.string({ minLength: 1, maxLength: 30 }).filter((n) => !/[\r\n]/.test(n)),
-            scale: fc.float({ min: 0, max: 1e6, noNaN: true }),
+            scale: fc.float({ min: 2 ** -126, max: 1e6, noNaN: true }),
           }),
           { selector: (e) => e.name, maxLength: 20 },
         ),
@@ -108,11 +118,54 @@ describe('calibration cache', () => {
           const text = writeCalibrationCache({ trtVersion, algorithm, entries });
           const parsed = parseCalibrationCache(text);
           expect(parsed.header.trtVersion).toBe(trtVersion);
-          expect(parsed.entries.map((e) => [e.name, e.scale])).toEqual(entries.map((e) => [e.name, Math.fround(e.scale) || 0]));
+          expect(parsed.entries.map((e) => [e.name, e.scale])).toEqual(entries.map((e) => [e.name, Math.fround(e.scale)]));
           expect(writeCalibrationCache({ trtVersion, algorithm, entries: parsed.entries })).toBe(text);
         },
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('never writes a zero, negative, NaN or infinite scale, whatever the tensor (property over random tensors)', () => {
+    // Tensors: all zeros, denormals, huge values, NaN/∞ mixed in, constant, sparse.
+    const tensor = fc.oneof(
+      fc.float32Array({ maxLength: 400 }),
+      fc.float32Array({ maxLength: 400, noNaN: true, noDefaultInfinity: true }),
+      fc.nat({ max: 300 }).map((n) => new Float32Array(n)),
+      fc.tuple(fc.nat({ max: 300 }), fc.float({ noNaN: true })).map(([n, v]) => new Float32Array(n).fill(v)),
+      fc.float32Array({ maxLength: 200, min: Math.fround(-1e-40), max: Math.fround(1e-40), noNaN: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(tensor, { minLength: 1, maxLength: 6 }), fc.constantFrom('entropy', 'minmax', 'percentile') as fc.Arbitrary<'entropy' | 'minmax' | 'percentile'>, (tensors, algorithm) => {
+        const entries: { name: string; scale: number }[] = [];
+        tensors.forEach((t, k) => {
+          const m = new AbsMax();
+          m.addValues(t);
+          const amax = m.amax;
+          let threshold = amax;
+          if (Number.isFinite(amax) && algorithm !== 'minmax') {
+            const finite = t.filter((v) => Number.isFinite(v));
+            const h = histogramOf(finite);
+            threshold = algorithm === 'entropy' ? entropyThreshold(h).threshold : percentileThreshold(h, 99.9).threshold;
+          }
+          const scale = scaleForAmax(threshold);
+          if (!Number.isFinite(amax)) expect(scale).toBeNull();
+          if (scale !== null) entries.push({ name: `t${k}`, scale });
+        });
+        const parsed = parseCalibrationCache(writeCalibrationCache({ trtVersion: '10.16.0', algorithm, entries }));
+        for (const e of parsed.entries) {
+          expect(e.scale > 0 && Number.isFinite(e.scale) && isWritableScale(e.scale)).toBe(true);
+          expect(e.hex).not.toBe('0');
+        }
+      }),
+      { numRuns: 400 },
+    );
+    // The all-zero rule, stated: amax ≤ 2^-24 → amax 1 (scale 1/127).
+    expect(scaleForAmax(0)).toBe(Math.fround(ZERO_TENSOR_AMAX / 127));
+    expect(scaleForAmax(MIN_AMAX)).toBe(Math.fround(1 / 127));
+    expect(scaleForAmax(-1)).toBeNull();
+    expect(scaleForAmax(Number.NaN)).toBeNull();
+    expect(scaleForAmax(Number.POSITIVE_INFINITY)).toBeNull();
+    expect(scaleForAmax(3.4e38)).toBeGreaterThan(0);
   });
 });

@@ -26,11 +26,14 @@ export interface CacheWriteInput {
   algorithm: CalibrationAlgorithm;
   entries: readonly CacheEntry[];
   /**
-   * Override the header's algorithm. By default entropy and percentile write
-   * EntropyCalibration2 (the calibrator trtexec and DeepStream use, so they accept the cache)
-   * and minmax writes MinMaxCalibration.
+   * Override the header's algorithm. By default every algorithm writes EntropyCalibration2:
+   * the header names the calibrator class that must read the cache, not how the scales were
+   * found, and trtexec --calib, DeepStream nvinfer and Polygraphy all instantiate an
+   * IInt8EntropyCalibrator2 (a MinMaxCalibration header makes them recalibrate).
    */
   headerAlgorithm?: CacheHeaderAlgorithm;
+  /** Tensors kept in float: left out of the cache, so TensorRT keeps them in higher precision. */
+  floatTensors?: readonly string[];
 }
 
 export interface ParsedCacheEntry extends CacheEntry {
@@ -46,8 +49,43 @@ export interface ParsedCache {
   entries: ParsedCacheEntry[];
 }
 
-export function headerAlgorithmFor(algorithm: CalibrationAlgorithm): CacheHeaderAlgorithm {
-  return algorithm === 'minmax' ? 'MinMaxCalibration' : 'EntropyCalibration2';
+/** The calibrator every consumer we point at a cache instantiates (trtexec, nvinfer, Polygraphy). */
+export const CONSUMER_HEADER_ALGORITHM: CacheHeaderAlgorithm = 'EntropyCalibration2';
+
+/**
+ * The header algorithm for a cache whose scales came from `algorithm`: always the consumers'
+ * EntropyCalibration2 (the algorithm is recorded in the provenance file and the report instead).
+ */
+export function headerAlgorithmFor(_algorithm: CalibrationAlgorithm): CacheHeaderAlgorithm {
+  return CONSUMER_HEADER_ALGORITHM;
+}
+
+/** amax at or below this (pytorch-quantization's 2^-24) counts as an all-zero tensor. */
+export const MIN_AMAX = 2 ** -24;
+/**
+ * What an all-zero (or vanishing) tensor gets: amax 1, i.e. scale 1/127 (hex 3c010204). Any
+ * positive scale quantizes 0 exactly to 0; 1 is the range of a [0, 1] tensor, so values that do
+ * appear at deployment keep 7 bits instead of saturating at a tiny scale. A scale of 0 is never
+ * written: TensorRT would divide by it.
+ */
+export const ZERO_TENSOR_AMAX = 1;
+
+/**
+ * The one rule from a clip threshold to a written scale: finite, > 0, representable as a
+ * positive normal float32. Non-finite (NaN/∞) or negative thresholds give null (the tensor is
+ * left out and reported), zero or vanishing ones ZERO_TENSOR_AMAX/127.
+ */
+export function scaleForAmax(amax: number): number | null {
+  if (!Number.isFinite(amax) || amax < 0) return null;
+  if (amax <= MIN_AMAX) return Math.fround(ZERO_TENSOR_AMAX / 127);
+  const s = Math.fround(amax / 127);
+  if (!Number.isFinite(s) || s < 2 ** -126) return Math.fround(ZERO_TENSOR_AMAX / 127);
+  return s;
+}
+
+/** A scale a cache may hold: finite and > 0 (a float32 normal). */
+export function isWritableScale(scale: number): boolean {
+  return Number.isFinite(scale) && scale >= 2 ** -126 && Number.isFinite(Math.fround(scale));
 }
 
 /** '8.6.1' → 8601, '10.3.0' → 100300, '7.0.0' → 7000. */
@@ -86,7 +124,12 @@ export function writeCalibrationCache(input: CacheWriteInput): string {
   const algo = input.headerAlgorithm ?? headerAlgorithmFor(input.algorithm);
   const lines = [`TRT-${version}-${algo}`];
   const seen = new Set<string>();
+  const keepFloat = new Set(input.floatTensors ?? []);
   for (const e of input.entries) {
+    if (keepFloat.has(e.name)) continue;
+    if (!isWritableScale(e.scale)) {
+      throw new StudioError('E_INTERNAL', `tensor "${e.name}" has scale ${e.scale}, which a calibration cache must not hold`, 'Scales must be finite and > 0 (scaleForAmax); this is a bug in Export Studio, please report it.');
+    }
     if (e.name.length === 0 || /[\r\n]/.test(e.name)) {
       throw new StudioError('E_INTERNAL', `tensor name ${JSON.stringify(e.name)} cannot be written to a calibration cache`, 'Tensor names must be non-empty single-line strings.');
     }

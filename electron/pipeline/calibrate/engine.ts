@@ -8,6 +8,7 @@ import { entropyThreshold, type ThresholdResult } from './entropy.js';
 import { DEFAULT_BINS, accumulate, addValues, binWidth, emptyHistogram, histogramOf, mergeHistograms, summarize, type AbsHistogram, type HistogramSummary } from './histogram.js';
 import { STAT_OUTPUTS, derivableBatchNorms, derivableRelus, probeModel, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
 import { percentileThreshold } from './percentile.js';
+import { MIN_AMAX, scaleForAmax } from './cache.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
 import { throwIfAborted } from '../cancel.js';
 
@@ -398,7 +399,14 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     const m = amax[k]!;
     const r: ThresholdResult =
       opts.algorithm === 'minmax' ? { threshold: m, bins: -1, divergence: 0 } : opts.algorithm === 'percentile' ? percentileThreshold(h, opts.percentile ?? 99.99) : entropyThreshold(h);
-    const s: TensorStats = { name: t.name, amax: m, threshold: r.threshold, scale: r.threshold / 127, clipped: wantHist ? clippedFraction(h, r.threshold) : 0 };
+    const scale = scaleForAmax(r.threshold);
+    if (scale === null) {
+      uncalibrated.push({ name: t.name, reason: `threshold ${r.threshold} is not a finite non-negative number` });
+      return;
+    }
+    // An all-zero tensor gets ZERO_TENSOR_AMAX (never a 0 scale): threshold and scale agree.
+    const threshold = r.threshold <= MIN_AMAX ? scale * 127 : r.threshold;
+    const s: TensorStats = { name: t.name, amax: m, threshold, scale, clipped: wantHist ? clippedFraction(h, threshold) : 0 };
     if (wantHist) s.histogram = summarize(h);
     stats.push(s);
   });

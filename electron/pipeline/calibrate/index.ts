@@ -26,6 +26,11 @@ export {
   encodeTrtVersion,
   decodeTrtVersion,
   headerAlgorithmFor,
+  scaleForAmax,
+  isWritableScale,
+  MIN_AMAX,
+  ZERO_TENSOR_AMAX,
+  CONSUMER_HEADER_ALGORITHM,
   scaleToHex,
   hexToScale,
 } from './cache.js';
@@ -45,6 +50,6 @@ export {
   preprocessingDigest,
   sha256Hex,
 } from './provenance.js';
-export { buildQdqModel, buildQdqModelWithSummary, type QdqOptions, type QdqSummary } from './qdq.js';
+export { buildQdqModel, buildQdqModelWithSummary, auditQdq, type QdqAudit, type QdqOptions, type QdqRule, type QdqSummary } from './qdq.js';
 export { buildCalibrationReport, type CalibrationReport } from './report.js';
 export { planGraph, type GraphPlan, type Uncalibrated } from './plan.js';

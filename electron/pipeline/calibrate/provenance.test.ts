@@ -57,7 +57,7 @@ describe('provenance', () => {
       expect.stringMatching(/^model changed \(sha256 039058c6f2c0… → [0-9a-f]{12}…\)$/),
       'algorithm entropy → minmax',
       'target TensorRT 8.6.1 → 10.3.0',
-      'cache header TRT-8601-EntropyCalibration2 → TRT-100300-MinMaxCalibration',
+      'cache header TRT-8601-EntropyCalibration2 → TRT-100300-EntropyCalibration2',
       expect.stringMatching(/^preprocessing changed \(.*keep-aspect-pad → .*stretch\)$/),
       expect.stringMatching(/^calibration data changed \(2 items .* → 1 items/),
       'seed 42 → 7',
@@ -91,8 +91,11 @@ describe('provenance', () => {
     expect(decideCacheReuse({ reuse: 'auto', cacheText: cache, provenanceText: null, wanted }).reason).toMatch(/no provenance/);
     expect(decideCacheReuse({ reuse: 'auto', cacheText: 'garbage', provenanceText: prov, wanted }).reason).toMatch(/not valid/);
     expect(decideCacheReuse({ reuse: 'auto', cacheText: cache, provenanceText: '{}', wanted }).reason).toMatch(/not an export-studio provenance/);
-    const minmax = buildProvenance(input({ algorithm: 'minmax' }));
-    expect(decideCacheReuse({ reuse: 'auto', cacheText: cache, provenanceText: prov, wanted: minmax }).reason).toMatch(/header TRT-8601-EntropyCalibration2 ≠ wanted TRT-8601-MinMaxCalibration/);
+    // A cache written with the old MinMaxCalibration header is not reused: consumers would recalibrate.
+    const oldMinmax = cache.replace('EntropyCalibration2', 'MinMaxCalibration');
+    expect(decideCacheReuse({ reuse: 'auto', cacheText: oldMinmax, provenanceText: prov, wanted }).reason).toMatch(/header TRT-8601-MinMaxCalibration ≠ wanted TRT-8601-EntropyCalibration2/);
+    const kept = buildProvenance(input({ floatTensors: ['conv1'] }));
+    expect(decideCacheReuse({ reuse: 'auto', cacheText: cache, provenanceText: prov, wanted: kept }).reason).toBe('recalibrating: tensors kept in float none → conv1');
     const other = buildProvenance(input({ seed: 1 }));
     expect(decideCacheReuse({ reuse: 'auto', cacheText: cache, provenanceText: prov, wanted: other }).reason).toBe('recalibrating: seed 42 → 1');
   });

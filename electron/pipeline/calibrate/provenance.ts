@@ -18,7 +18,11 @@ export const ProvenanceSchema = z.object({
   kind: z.literal('export-studio/calibration-provenance'),
   formatVersion: z.literal(1),
   tool: z.object({ name: z.string(), version: z.string(), statsVersion: z.number().int() }),
-  target: z.object({ trtVersion: z.string(), header: z.string() }),
+  /**
+   * header: the cache's first line (EntropyCalibration2 whatever the algorithm: the calibrator
+   * the consumers instantiate); floatTensors: tensors left out of the cache (kept in float).
+   */
+  target: z.object({ trtVersion: z.string(), header: z.string(), floatTensors: z.array(z.string()).default([]) }),
   algorithm: z.object({
     name: z.enum(['entropy', 'minmax', 'percentile']),
     percentile: z.number().nullable(),
@@ -111,6 +115,8 @@ export interface ProvenanceInput {
   statistics: string;
   sampleTarget: number | null;
   headerAlgorithm?: string;
+  /** Tensors kept in float (left out of the cache). */
+  floatTensors?: readonly string[];
   model: Uint8Array;
   preprocessing: ResolvedPreprocessing;
   data: { items: readonly SelectedItem[]; source: string };
@@ -126,7 +132,7 @@ export function buildProvenance(i: ProvenanceInput): Provenance {
     kind: 'export-studio/calibration-provenance',
     formatVersion: 1,
     tool: { name: i.tool.name, version: i.tool.version, statsVersion: STATS_VERSION },
-    target: { trtVersion: i.trtVersion, header: `TRT-${encodeTrtVersion(i.trtVersion)}-${i.headerAlgorithm ?? headerAlgorithmFor(i.algorithm)}` },
+    target: { trtVersion: i.trtVersion, header: `TRT-${encodeTrtVersion(i.trtVersion)}-${i.headerAlgorithm ?? headerAlgorithmFor(i.algorithm)}`, floatTensors: [...new Set(i.floatTensors ?? [])].sort() },
     algorithm: {
       name: i.algorithm,
       percentile: i.algorithm === 'percentile' ? i.percentile : null,
@@ -178,6 +184,7 @@ export function compareProvenance(existing: Provenance, wanted: Provenance): { m
   diff('sample target', existing.algorithm.sampleTarget, wanted.algorithm.sampleTarget);
   diff('target TensorRT', existing.target.trtVersion, wanted.target.trtVersion);
   diff('cache header', existing.target.header, wanted.target.header);
+  diff('tensors kept in float', existing.target.floatTensors.join(', ') || 'none', wanted.target.floatTensors.join(', ') || 'none');
   if (existing.preprocessing.sha256 !== wanted.preprocessing.sha256) {
     r.push(`preprocessing changed (${existing.preprocessing.summary} → ${wanted.preprocessing.summary})`);
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { decodeModel, getOpset, tensorToFloat32 } from '../onnx/index.js';
 import { runCalibration } from './engine.js';
-import { buildQdqModel, buildQdqModelWithSummary } from './qdq.js';
+import { auditQdq, buildQdqModel, buildQdqModelWithSummary } from './qdq.js';
 import { asAsync, convNetBytes, syntheticBatches } from './testmodels.js';
 
 const SIZE = 32;
@@ -52,11 +52,20 @@ describe('buildQdqModel', () => {
     const nodes = m.graph!.node ?? [];
     const q = nodes.filter((n) => n.opType === 'QuantizeLinear');
     expect(q.length).toBe(nodes.filter((n) => n.opType === 'DequantizeLinear').length);
-    // 6 convs (stem + 2 per residual block, 2 stages) + the Gemm have weights. Activations: the
-    // inputs of those 7 ops (the block input feeds both a conv and the Add, counted once), the
-    // MaxPool and GlobalAveragePool inputs and the second operand of each residual Add.
+    // 6 convs (stem + 2 per residual block, 2 stages) + the Gemm have weights. Activations (TensorRT
+    // placement rules): the data inputs of those 7 ops; the residual operand of each Add (the block
+    // input, which also feeds the block's first conv: one shared pair); the MaxPool input (its
+    // output is quantized for the next conv). The GlobalAveragePool input stays float: its output
+    // reaches the Gemm through Flatten, which carries the Gemm's own Q/DQ.
     expect(summary.weights).toBe(7);
-    expect(summary.activations).toBe(11);
+    expect(summary.weightsTotal).toBe(7);
+    expect(summary.activations).toBe(8);
+    expect(summary.rules).toEqual({ 'weighted-input': 7, 'residual-add': 2, pool: 1 });
+    expect(summary.line).toMatch(/^Q\/DQ: weights 7 of 7 per-channel, activations 8 /);
+    const audit = auditQdq(qdq);
+    expect(audit.dangling).toEqual([]);
+    expect(audit.floatWeights).toEqual([]);
+    expect(audit.pairs).toBe(15);
     const inits = new Map((m.graph!.initializer ?? []).map((t) => [t.name!, t]));
     for (const n of q) {
       const zp = inits.get(n.input![2]!)!;

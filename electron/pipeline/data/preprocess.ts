@@ -102,12 +102,16 @@ export function resolvePreprocessing(req: Preprocessing | undefined, ctx: Prepro
     throw new StudioError('E_PREPROCESSING', `Invalid input size ${size[0]}×${size[1]}`, 'Height and width must be positive integers.');
   }
 
-  const mean = req?.mean ? triple(req.mean) : preset.mean;
-  const scale = req?.scale ? triple(req.scale) : preset.scale;
-  if (req?.mean) origin.push('mean (explicit)');
-  if (req?.scale) origin.push('scale (explicit)');
   const order = req?.order ?? preset.order;
   if (req?.order) origin.push(`order ${order} (explicit)`);
+  // Preset mean/scale are in the preset's channel order: a model in the other order gets them
+  // reversed, so channel B keeps B's mean (explicit values are already in model order).
+  const swap = order !== preset.order;
+  const fromPreset = (v: readonly [number, number, number]): [number, number, number] => (swap ? [v[2], v[1], v[0]] : [v[0], v[1], v[2]]);
+  const mean = req?.mean ? triple(req.mean) : fromPreset(preset.mean);
+  const scale = req?.scale ? triple(req.scale) : fromPreset(preset.scale);
+  if (req?.mean) origin.push('mean (explicit)');
+  if (req?.scale) origin.push('scale (explicit)');
   const resize = req?.resize ?? preset.resize;
   if (req?.resize) origin.push(`resize ${resize} (explicit)`);
   return { height: size[0], width: size[1], mean: [...mean], scale: [...scale], order, layout, resize, origin: origin.join('; ') };

@@ -69,11 +69,11 @@ describe('renderNvinferConfig', () => {
       'output-tensor-meta': '0',
       'output-blob-names': 'generate_detections;mask_fcn_logits/BiasAdd',
       'parse-bbox-instance-mask-func-name': 'NvDsInferParseCustomMrcnnTLTV2',
-      'custom-lib-path': '/opt/nvidia/deepstream/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so',
+      'custom-lib-path': '/opt/nvidia/deepstream/deepstream/sources/deepstream_tao_apps/post_processor/libnvds_infercustomparser_tao.so',
     });
     expect(Object.fromEntries(c)).toEqual({ 'pre-cluster-threshold': '0.5', topk: '100' });
     // Comments explain the non-obvious keys, on their own lines (GLib has no inline comments).
-    expect(text).toMatch(/# Training resizes keeping the aspect ratio and pads bottom\/right/);
+    expect(text).toMatch(/# Calibration \(like TAO training\) resized keeping the aspect ratio and padded bottom\/right/);
     expect(text).toMatch(/# Mask R-CNN supports only cluster-mode=4/);
     for (const line of text.split('\n')) if (!line.startsWith('#')) expect(line).not.toContain('#');
   });

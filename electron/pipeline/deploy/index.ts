@@ -11,6 +11,7 @@ export {
   PARSER_V1,
   PARSER_V2,
   DEFAULT_CUSTOM_LIB,
+  DEFAULT_TAO_APPS_DIR,
   DEEPSTREAM_PARSER_LIB,
 } from './dsconfig.js';
 export type { NvinferConfig, NvinferConfigOptions } from './dsconfig.js';
@@ -18,3 +19,5 @@ export { buildLabels, labelsFromCategories, readCategories, categoriesSlice, pla
 export type { Labels } from './labels.js';
 export { parseIni, sectionMap, escapeValue, unescapeValue, IniError } from './ini.js';
 export type { IniDocument, IniSection, IniEntry } from './ini.js';
+export { deriveDeployment, checkConsumers, trtexecArgsFor, classesFromModel, MASK_OUTPUT_NAMES } from './deployment.js';
+export type { Deployment, DeploymentInput, DeploymentNode, NvinferSettings } from './deployment.js';

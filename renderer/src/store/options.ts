@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
+import { DEFAULT_TRT_VERSION, type CalibrationAlgorithm, type Precision, type ResizeMode } from '../../../shared/request.js';
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
 
@@ -26,10 +26,14 @@ export interface OutputOptions {
   cache: string;
   cacheEdited: boolean;
   overwrite: boolean;
+  /** custom-lib-path for the DeepStream config; '' = the default (DEFAULT_DS_CUSTOM_LIB). */
+  dsCustomLib: string;
 }
 
 export interface OptionsState {
   precision: Precision;
+  /** Target TensorRT version (cache header, trtexec line, TensorRT 11 checks). */
+  trtVersion: string;
   calibration: CalibrationOptions;
   outputs: OutputOptions;
   gpu: number | 'cpu';
@@ -40,6 +44,7 @@ export interface OptionsState {
 export function initialOptions(): OptionsState {
   return {
     precision: 'fp32',
+    trtVersion: DEFAULT_TRT_VERSION,
     calibration: {
       source: 'spec-loader',
       imageDir: '',
@@ -53,7 +58,7 @@ export function initialOptions(): OptionsState {
       resize: 'keep-aspect-pad',
       acceptFewer: false,
     },
-    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false },
+    outputs: { etlt: '', etltEdited: false, dsConfig: true, qdq: true, cache: '', cacheEdited: false, overwrite: false, dsCustomLib: '' },
     gpu: 0,
     gpuChosen: false,
   };
@@ -61,6 +66,7 @@ export function initialOptions(): OptionsState {
 
 interface OptionsStore extends OptionsState {
   setPrecision(p: Precision): void;
+  setTrtVersion(v: string): void;
   setCalibration(p: Partial<CalibrationOptions>): void;
   setOutputs(p: Partial<OutputOptions>): void;
   setGpu(g: number | 'cpu', byUser?: boolean): void;
@@ -70,6 +76,7 @@ interface OptionsStore extends OptionsState {
 export const useOptionsStore = create<OptionsStore>()((set) => ({
   ...initialOptions(),
   setPrecision: (precision) => set({ precision }),
+  setTrtVersion: (trtVersion) => set({ trtVersion }),
   setCalibration: (p) => set((s) => ({ calibration: { ...s.calibration, ...p } })),
   setOutputs: (p) => set((s) => ({ outputs: { ...s.outputs, ...p } })),
   setGpu: (gpu, byUser = true) => set((s) => ({ gpu, gpuChosen: s.gpuChosen || byUser })),

@@ -37,6 +37,18 @@ describe('paths', () => {
 });
 
 describe('buildRequest', () => {
+  it('carries the chosen target TensorRT and the DeepStream parser library (only with a DeepStream config)', () => {
+    const base = initialOptions();
+    const r = buildRequest(source({ specPath: '/s/spec.txt' }), options({ trtVersion: '10.3.0', outputs: { ...base.outputs, dsConfig: true, dsCustomLib: ' /srv/lib.so ' } }), initialImages());
+    expect(r.trtVersion).toBe('10.3.0');
+    expect(r.outputs.dsCustomLib).toBe('/srv/lib.so');
+    expect(ExportRequestSchema.parse(r).trtVersion).toBe('10.3.0');
+    const noDs = buildRequest(source({ specPath: '/s/spec.txt' }), options({ outputs: { ...base.outputs, dsConfig: false, dsCustomLib: '/srv/lib.so' } }), initialImages());
+    expect(noDs.outputs.dsCustomLib).toBeUndefined();
+    expect(noDs.trtVersion).toBe('10.16.0'); // default: DeepStream 9.2's TensorRT
+    expect(validateRequest(buildRequest(source({ specPath: '/s/spec.txt' }), options({ trtVersion: '10.x' }), initialImages()))).toEqual([expect.objectContaining({ step: 'output', path: 'trtVersion' })]);
+  });
+
   it('FP32 with a spec: no calibration, etlt defaulted from the model path, valid', () => {
     const req = buildRequest(source({ specPath: '/s/spec.txt' }), options(), initialImages());
     expect(req).toMatchObject({ model: '/m/mrcnn.tlt', key: 'k3y', spec: '/s/spec.txt', precision: 'fp32', outputs: { etlt: '/m/mrcnn.etlt', dsConfig: true } });

@@ -52,6 +52,8 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
   const etlt = effectiveEtlt(source, options);
   const int8 = options.precision === 'int8';
   const outputs: ExportRequestInput['outputs'] = { etlt, dsConfig: options.outputs.dsConfig };
+  const lib = options.outputs.dsCustomLib.trim();
+  if (options.outputs.dsConfig && lib) outputs.dsCustomLib = lib;
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
@@ -61,6 +63,7 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
     model: source.modelPath.trim(),
     key: source.key,
     precision: options.precision,
+    trtVersion: options.trtVersion.trim(),
     outputs,
     gpu: options.gpu,
     overwrite: options.outputs.overwrite,

@@ -110,7 +110,12 @@ export async function startExport(client: StudioClient, opts: { canStoreKeys: bo
     void client.api.storeKey(source.modelPath, source.key);
   }
   // Remembered for next time (never the key).
-  void client.api.setSettings({ lastGpu: request.gpu ?? 0, lastOutputDir: dirname(request.outputs.etlt) });
+  void client.api.setSettings({
+    lastGpu: request.gpu ?? 0,
+    lastOutputDir: dirname(request.outputs.etlt),
+    ...(request.trtVersion ? { trtVersion: request.trtVersion } : {}),
+    ...(request.outputs.dsCustomLib ? { dsCustomLib: request.outputs.dsCustomLib } : {}),
+  });
   useJobStore.getState().starting();
   useWizardStore.getState().goto('run');
   const r = await client.api.startExport(request);

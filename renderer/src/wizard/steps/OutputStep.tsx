@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Alert, Box, FormControlLabel, LinearProgress, Paper, Radio, Stack, Switch, Typography } from '@mui/material';
+import { Alert, Box, FormControlLabel, LinearProgress, MenuItem, Paper, Radio, Stack, Switch, TextField, Typography } from '@mui/material';
 import MemoryIcon from '@mui/icons-material/Memory';
 import DeveloperBoardIcon from '@mui/icons-material/DeveloperBoard';
 import type { GpuList } from '../../../../shared/api.js';
@@ -13,6 +13,88 @@ import { useSettingsStore } from '../../store/settings.js';
 import { effectiveCache, effectiveEtlt } from '../../store/request.js';
 import { basename, dirname, join, sibling } from '../../store/paths.js';
 import { useFidelityOption } from '../FidelityPanel.js';
+import { DEFAULT_DS_CUSTOM_LIB, DEFAULT_TRT_VERSION, TRT_TARGETS, TRT_VERSION_RE } from '../../../../shared/request.js';
+
+/**
+ * The deployment target: the TensorRT version the cache header, the trtexec line and the
+ * TensorRT 11 checks follow, and (with a DeepStream config) where the Mask R-CNN parser library
+ * is on the target (custom-lib-path). Both are remembered in the settings.
+ */
+function DeploymentTarget() {
+  const trtVersion = useOptionsStore((s) => s.trtVersion);
+  const dsConfig = useOptionsStore((s) => s.outputs.dsConfig);
+  const dsCustomLib = useOptionsStore((s) => s.outputs.dsCustomLib);
+  const precision = useOptionsStore((s) => s.precision);
+  const qdq = useOptionsStore((s) => s.outputs.qdq);
+  const [custom, setCustom] = useState(() => !TRT_TARGETS.some((t) => t.trtVersion === trtVersion));
+  useEffect(() => {
+    // Last session's choices, unless this session already changed them.
+    const saved = useSettingsStore.getState().settings;
+    const o = useOptionsStore.getState();
+    if (saved?.trtVersion && o.trtVersion === DEFAULT_TRT_VERSION) {
+      o.setTrtVersion(saved.trtVersion);
+      setCustom(!TRT_TARGETS.some((t) => t.trtVersion === saved.trtVersion));
+    }
+    if (saved?.dsCustomLib && o.outputs.dsCustomLib === '') o.setOutputs({ dsCustomLib: saved.dsCustomLib });
+  }, []);
+  const valid = TRT_VERSION_RE.test(trtVersion.trim());
+  const major = Number(trtVersion.split('.')[0]);
+  return (
+    <Stack spacing={1.5} data-testid="deployment-target">
+      <Typography variant="subtitle1" component="h3">
+        Deployment target
+      </Typography>
+      <Stack direction={{ xs: 'column', sm: 'row' }} spacing={1.5}>
+        <TextField
+          select
+          label="Target TensorRT"
+          value={custom ? 'other' : trtVersion}
+          onChange={(e) => {
+            if (e.target.value === 'other') setCustom(true);
+            else {
+              setCustom(false);
+              useOptionsStore.getState().setTrtVersion(e.target.value);
+            }
+          }}
+          helperText="The calibration cache header carries this exact version; TensorRT recalibrates a cache from another version"
+          data-testid="output-trt-version"
+          sx={{ minWidth: 300 }}
+        >
+          {TRT_TARGETS.map((t) => (
+            <MenuItem key={t.trtVersion} value={t.trtVersion}>
+              TensorRT {t.trtVersion} ({t.label})
+            </MenuItem>
+          ))}
+          <MenuItem value="other">Other version…</MenuItem>
+        </TextField>
+        {custom && (
+          <TextField
+            label="TensorRT version"
+            value={trtVersion}
+            onChange={(e) => useOptionsStore.getState().setTrtVersion(e.target.value)}
+            error={!valid}
+            helperText={valid ? 'MAJOR.MINOR.PATCH' : 'Give MAJOR.MINOR.PATCH, e.g. 10.16.0'}
+            slotProps={{ htmlInput: { 'data-testid': 'output-trt-version-custom' } }}
+          />
+        )}
+      </Stack>
+      {precision === 'int8' && valid && major >= 11 && !qdq && (
+        <Alert severity="error">TensorRT 11 has no implicit INT8 (no calibration cache): turn on the Q/DQ ONNX model, or target TensorRT 10.</Alert>
+      )}
+      {dsConfig && (
+        <TextField
+          label="DeepStream parser library (custom-lib-path)"
+          value={dsCustomLib}
+          placeholder={DEFAULT_DS_CUSTOM_LIB}
+          onChange={(e) => useOptionsStore.getState().setOutputs({ dsCustomLib: e.target.value })}
+          helperText="libnvds_infercustomparser_tao.so as built by make in deepstream_tao_apps/post_processor on the DeepStream machine; empty = the path shown"
+          slotProps={{ htmlInput: { 'data-testid': 'output-ds-custom-lib' } }}
+          fullWidth
+        />
+      )}
+    </Stack>
+  );
+}
 
 function GpuCard({ selected, onSelect, title, children, testId }: { selected: boolean; onSelect(): void; title: string; children: React.ReactNode; testId: string }) {
   return (
@@ -154,6 +236,7 @@ export function OutputStep() {
         />
       )}
       {out.overwrite && <Alert severity="warning">Existing outputs will be replaced (each one only once it is completely written).</Alert>}
+      <DeploymentTarget />
       <Typography variant="subtitle1" component="h3">
         Device
       </Typography>
