@@ -1,7 +1,7 @@
 import type { StudioErrorData } from './errors.js';
-import type { JobEvent } from './events.js';
-import type { ExportReport, ModelSummary } from './report.js';
-import type { ExportRequestInput, Preprocessing, ResizeMode } from './request.js';
+import type { JobEvent, LogLevel, StageId } from './events.js';
+import type { ArtifactInfo, ExportReport, ModelSummary } from './report.js';
+import type { ExportRequest, ExportRequestInput, Preprocessing, ResizeMode } from './request.js';
 
 /**
  * The one API the renderer talks to, implemented three ways: over Electron IPC (preload
@@ -111,6 +111,60 @@ export interface JobHandle {
 export interface JobEventBatch {
   jobId: string;
   events: JobEvent[];
+  /** The job's queue state, when it changed (queued → running on a GPU, cancelling, ended). */
+  state?: JobQueueState;
+  /** Position of this batch in the job's stream (1, 2, …): a snapshot with seq ≥ it already holds it. */
+  seq?: number;
+  /** Resync (web mode sends one per job when its socket (re)connects): replace what you hold of the job. */
+  snapshot?: JobSnapshot;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job queue and registry (issue 13: a queue across the GPUs; issue 12: jobs survive the page).
+// The host keeps every job of this session (until cleared): a page that reloads, or a second
+// tab, asks listJobs() and reattaches. Nothing here ever carries the model key.
+// ---------------------------------------------------------------------------------------------
+
+export type QueueJobStatus = 'queued' | 'starting' | 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled' | 'crashed';
+
+/** The request a job runs, with the key removed (the registry and the wire never hold it). */
+export type JobRequestSummary = Omit<ExportRequest, 'key'>;
+
+export interface JobQueueState {
+  status: QueueJobStatus;
+  /** The device the job runs (or will run) on; null while it waits for any free GPU of a pool. */
+  gpu: number | 'cpu' | null;
+  /** While queued: the jobs holding the device it waits for. */
+  waitingFor?: string[];
+}
+
+export type JobStageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'cancelled';
+
+export interface JobSnapshot extends JobQueueState {
+  jobId: string;
+  /** The seq of the last batch folded in (see JobEventBatch.seq). */
+  seq: number;
+  /** ms since epoch. */
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  request: JobRequestSummary;
+  stages: { id: StageId; status: JobStageStatus; detail?: string; startedAt?: number; endedAt?: number }[];
+  /** The latest progress event of the running stage (null between stages). */
+  progress: Omit<Extract<JobEvent, { type: 'progress' }>, 'type'> | null;
+  /** The last lines of the job's log (JOB_LOG_TAIL), and how many came before them. */
+  log: { level: LogLevel; text: string; time: number }[];
+  logDropped: number;
+  artifacts: ArtifactInfo[];
+  report: ExportReport | null;
+  error: StudioErrorData | null;
+}
+
+/** Log lines the host keeps per job for a page that reattaches. */
+export const JOB_LOG_TAIL = 500;
+
+export function isFinalJobStatus(s: QueueJobStatus): boolean {
+  return s === 'done' || s === 'failed' || s === 'cancelled' || s === 'crashed';
 }
 
 export interface StudioApi {
@@ -131,6 +185,11 @@ export interface StudioApi {
   startExport(request: ExportRequestInput): Promise<Result<JobHandle>>;
   cancelJob(jobId: string): Promise<Result<void>>;
   onJobEvents(listener: (batch: JobEventBatch) => void): () => void;
+  // -- job registry (see the block above JobSnapshot) --
+  /** Every job of this host session, oldest first: running, queued and finished (until cleared). */
+  listJobs(): Promise<Result<JobSnapshot[]>>;
+  /** Forget finished jobs (all of them with null); running ones are kept. Resolves to how many went. */
+  clearJobs(jobIds: string[] | null): Promise<Result<number>>;
   getSettings(): Promise<Result<Settings>>;
   setSettings(patch: Partial<Settings>): Promise<Result<Settings>>;
   recentFiles(): Promise<Result<RecentFile[]>>;

@@ -19,6 +19,7 @@ export type ErrorClass = keyof typeof ERROR_CLASSES;
 export const ERROR_CODES = {
   E_USAGE: 'usage',
   E_REQUEST_INVALID: 'usage',
+  E_MANIFEST_INVALID: 'usage',
   E_FILE_NOT_FOUND: 'input',
   E_FILE_UNREADABLE: 'input',
   E_FILE_EMPTY: 'input',
@@ -59,6 +60,7 @@ export const ERROR_CODES = {
   E_TRTEXEC_NOT_FOUND: 'runtime',
   E_TRTEXEC_FAILED: 'runtime',
   E_WORKER_CRASHED: 'runtime',
+  E_SCHEDULER: 'runtime',
   E_CANCELLED: 'cancelled',
   E_INTERNAL: 'internal',
   // Limits (issue 11): a file or value beyond a documented limit (docs/TESTING.md, limits).

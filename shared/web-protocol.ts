@@ -9,6 +9,7 @@ import type { JobEventBatch, StudioApi } from './api.js';
  *   POST /api/<method>   body: { "args": [...] }   → 200 JSON Result<T>
  *   GET  /thumb/<imageId>?size=<px>&token=<t>      → image/jpeg
  *   GET  /ws?token=<t>   (WebSocket)               ← { "type": "job-events", "batch": JobEventBatch }
+ *        on connect, one batch per known job with `snapshot` (the registry's state), then live batches
  *   GET  /  and static assets of the renderer build (the token is required on "/" too)
  */
 export const TOKEN_HEADER = 'x-studio-token';
@@ -27,6 +28,8 @@ export const WEB_METHODS = [
   'commandFor',
   'startExport',
   'cancelJob',
+  'listJobs',
+  'clearJobs',
   'getSettings',
   'setSettings',
   'recentFiles',

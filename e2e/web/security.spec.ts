@@ -46,10 +46,14 @@ test('the key never reaches Web Storage, cookies, settings or the server log', a
   const parsed = JSON.parse(storage) as { local: Record<string, string>; session: Record<string, string> };
   expect(JSON.stringify(parsed.local)).not.toContain(studio.token);
   for (const c of await context.cookies()) expect(`${c.name}=${c.value}`).not.toContain(studio.key);
-  // A reload keeps the session (token from sessionStorage / the HttpOnly cookie), not the key.
+  // A reload keeps the session (token from sessionStorage / the HttpOnly cookie) and the wizard's
+  // choices (issue 12: the page comes back at Review with the model), never the key.
   await page.reload();
-  await expect(page.getByTestId('step-model')).toBeVisible();
-  await expect(page.getByTestId('model-path')).toHaveValue('');
+  await expect(page.getByTestId('step-review')).toBeVisible();
+  await page.getByTestId('stepper-model').click();
+  await expect(page.getByTestId('model-path')).toHaveValue(s.tlt);
+  await page.getByTestId('stepper-key').click();
+  await expect(page.getByTestId('key-input')).toHaveValue('');
   expect(await webStorageDump(page)).not.toContain(studio.key);
 
   const settings = await fs.readFile(path.join(studio.home, '.config/export-studio/settings.json'), 'utf8');

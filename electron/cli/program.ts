@@ -11,6 +11,7 @@ import { ConsoleRenderer } from './progress.js';
 import { failureExit, inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
 import { serveCommand } from './serve.js';
 import { safeWriter } from './terminal.js';
+import { addBatchCommands } from './batch/commands.js';
 
 export interface CliIO {
   stdout: (s: string) => void;
@@ -102,6 +103,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   const model = program.command('model', { hidden: true }).description('alias: export-studio model mask_rcnn export …');
   addExportCommand(model.command('mask_rcnn').description('Mask R-CNN tasks'), io, setExit);
 
+  // Batch manifests: each entry in the export command's flags (export-flags.ts).
+  addBatchCommands(program, io, setExit);
+
   program
     .command('inspect')
     .description('Show a model card: format, inputs/outputs, opset, ops, plugin ops ONNX Runtime cannot run')
@@ -140,14 +144,21 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .description('Web mode: serve the export wizard on 127.0.0.1 (token required) and run exports here')
     .option('--port <n>', 'port (0 = any free port)', '0')
     .option('--root <dir...>', 'extra folders the file browser may show (home, cwd and /tmp always)')
-    .action(async (o: { port: string; root?: string[] }) => {
+    .option('--cpu_jobs <n>', 'CPU exports that may run at once (GPU exports run one per GPU; default EXPORT_STUDIO_CPU_JOBS or 1)')
+    .action(async (o: { port: string; root?: string[]; cpu_jobs?: string }) => {
+      const cpuJobs = o.cpu_jobs === undefined ? undefined : Number(o.cpu_jobs);
+      if (cpuJobs !== undefined && (!Number.isInteger(cpuJobs) || cpuJobs < 1)) {
+        io.stderr(formatError({ code: 'E_USAGE', message: `--cpu_jobs must be an integer ≥ 1, got '${o.cpu_jobs}'`, hint: 'Example: --cpu_jobs 2' }) + '\n');
+        setExit(2);
+        return;
+      }
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         io.stderr(formatError({ code: 'E_USAGE', message: `--port must be 0..65535, got '${o.port}'`, hint: 'Example: --port 8765' }) + '\n');
         setExit(2);
         return;
       }
-      setExit(await serveCommand({ port, ...(o.root ? { root: o.root } : {}) }, io));
+      setExit(await serveCommand({ port, ...(o.root ? { root: o.root } : {}), ...(cpuJobs !== undefined ? { cpuJobs } : {}) }, io));
     });
 
   return program;

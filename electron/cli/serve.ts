@@ -10,6 +10,8 @@ export interface ServeOptions {
   port?: number | string;
   /** Extra folders the in-page file browser may list (besides home, the CWD and /tmp). */
   root?: string[];
+  /** CPU exports at once (default EXPORT_STUDIO_CPU_JOBS or 1). */
+  cpuJobs?: number;
   /** Folder of settings.json (default ~/.config/export-studio). */
   configDir?: string;
   /** The renderer build (default out/renderer beside this bundle). */
@@ -33,7 +35,7 @@ export async function serveCommand(opts: ServeOptions, io: CliIO): Promise<numbe
     io.stderr(`error E_USAGE: --port must be an integer 0–65535, got ${String(opts.port)}\n`);
     return 2;
   }
-  const host = createHost({ mode: 'web', ...(opts.configDir ? { configDir: opts.configDir } : {}), roots: (opts.root ?? []).map((r) => path.resolve(r)) });
+  const host = createHost({ mode: 'web', ...(opts.configDir ? { configDir: opts.configDir } : {}), roots: (opts.root ?? []).map((r) => path.resolve(r)), ...(opts.cpuJobs ? { cpuJobs: opts.cpuJobs } : {}) });
   let server;
   try {
     server = await startWebServer({ port, rendererDir: opts.rendererDir ?? defaultRendererDir(), api: host.api });

@@ -26,6 +26,8 @@ export const API_ARGS = {
   commandFor: z.tuple([ExportRequestSchema]),
   startExport: z.tuple([ExportRequestSchema]),
   cancelJob: z.tuple([IdSchema]),
+  listJobs: z.tuple([]),
+  clearJobs: z.tuple([z.array(IdSchema).max(10_000).nullable()]),
   getSettings: z.tuple([]),
   setSettings: z.tuple([SettingsPatchSchema]),
   recentFiles: z.tuple([]),

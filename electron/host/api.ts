@@ -7,6 +7,7 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
 import type { FileBrowser } from './file-browser.js';
@@ -129,11 +130,22 @@ export function createHostApi(deps: HostDeps): HostApi {
         return reader.call('previewTensor', { path: await allowed(file), specPath: specPath === null ? null : await allowed(specPath), preprocessing, resize });
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
+    // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
     startExport: (...a) =>
       call('startExport', a, async ([request]) => {
         await checkRequestPaths(request as ExportRequest);
+        // A job of this host writing the same files (named), then another process (a CLI export,
+        // another app) already holding a file's lock: both refused now, not when the worker gets there.
+        for (const file of jobs.checkOutputs(request as ExportRequest)) {
+          const pid = await lockOwner(file);
+          if (pid !== null && !jobs.ownsPid(pid)) {
+            throw new StudioError('E_OUTPUT_LOCKED', `${file} is being written by another export (process ${pid})`, 'Wait for it to finish, or choose another output folder.', { file }, { details: { pid } });
+          }
+        }
         return { jobId: jobs.start(request as ExportRequest) };
       }),
+    listJobs: (...a) => call('listJobs', a, async () => jobs.list()),
+    clearJobs: (...a) => call('clearJobs', a, async ([ids]) => jobs.clear(ids)),
     cancelJob: (...a) =>
       call('cancelJob', a, async ([jobId]) => {
         if (!jobs.info(jobId)) throw new StudioError('E_REQUEST_INVALID', `No export job with id ${jobId}`, 'The job may belong to an earlier session.');

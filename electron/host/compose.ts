@@ -23,6 +23,8 @@ export interface HostOptions {
   openFolder?: (dir: string) => Promise<void>;
   thumbnailUrl?: (imageId: string, size?: number) => string;
   gpus?: () => Promise<GpuInventory>;
+  /** CPU exports that may run at once (default EXPORT_STUDIO_CPU_JOBS or 1); GPU exports run one per GPU. */
+  cpuJobs?: number;
 }
 
 export interface Host {
@@ -38,10 +40,15 @@ export function defaultConfigDir(): string {
   return path.join(base, 'export-studio');
 }
 
+function cpuJobsFromEnv(): number {
+  const n = Number(process.env.EXPORT_STUDIO_CPU_JOBS);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
 /** The composition root shared by the Electron main and web mode. */
 export function createHost(options: HostOptions): Host {
   const spawn = options.spawnWorker ?? forkWorkerFactory();
-  const jobs = new JobManager({ spawn });
+  const jobs = new JobManager({ spawn, cpuSlots: options.cpuJobs ?? cpuJobsFromEnv() });
   const reader = new ReaderClient({ spawn });
   const thumbnails = new ThumbnailService({ render: async (p, size) => (await reader.call('thumbnail', { path: p, size })).jpeg });
   const api = createHostApi({

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { JobEventBatch } from '../../shared/api.js';
+import { isFinalJobStatus, type JobEventBatch, type JobQueueState, type JobRequestSummary, type JobSnapshot, type QueueJobStatus } from '../../shared/api.js';
 import { StudioError, type StudioErrorData } from '../../shared/errors.js';
 import type { JobEvent } from '../../shared/events.js';
+import { newSnapshot, recordJobEvents } from '../../shared/jobs.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { sweepStale } from '../pipeline/io/outputs.js';
@@ -15,12 +16,24 @@ import type { WorkerFactory, WorkerProcess } from './worker-process.js';
 
 export type JobOutcome = { ok: true; report: ExportReport } | { ok: false; error: StudioErrorData };
 
-export type JobStatus = 'starting' | 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled' | 'crashed';
+export type JobStatus = QueueJobStatus;
 
 export interface JobInfo {
   jobId: string;
   status: JobStatus;
   pid: number | undefined;
+  /** The device it holds (or will hold); null while it waits for any GPU of its pool. */
+  gpu: number | 'cpu' | null;
+}
+
+export interface StartOptions {
+  /** Test hooks for the worker (EXPORT_STUDIO_TEST_*); the GPU environment always comes from the queue. */
+  extraEnv?: Record<string, string>;
+  /**
+   * Run on whichever of these GPUs frees up first (batch runs: one job per GPU), instead of
+   * request.gpu. The request's gpu field is set to the GPU it got.
+   */
+  gpuPool?: readonly number[];
 }
 
 export interface JobManagerOptions {
@@ -31,13 +44,24 @@ export interface JobManagerOptions {
   exitGraceMs?: number;
   /** Working directory relative output paths are resolved against (the worker's too). */
   cwd?: string;
+  /** CPU jobs that may run at once (default 1; GPU jobs run one per GPU). */
+  cpuSlots?: number;
+  /** Finished jobs kept in the registry before the oldest are forgotten (default 50). */
+  keepFinished?: number;
 }
 
 interface Job {
   id: string;
   request: ExportRequest;
-  worker: WorkerProcess;
+  /** Absolute paths the job writes (planOutputs + log, status.json): no other live job may share one. */
+  writes: Set<string>;
+  extraEnv: Record<string, string>;
+  gpuPool: readonly number[] | null;
+  /** Assigned device: request.gpu, or the pool GPU it got (null while it waits for one). */
+  gpu: number | 'cpu' | null;
+  worker: WorkerProcess | null;
   status: JobStatus;
+  snapshot: JobSnapshot;
   ready: boolean;
   outcome: JobOutcome | null;
   cancelRequested: boolean;
@@ -51,21 +75,30 @@ interface Job {
 type Listener = (batch: JobEventBatch) => void;
 
 /**
- * Runs each export in a fresh worker process: spawn (env carries the chosen GPU) → stream
+ * A queue of exports across the machine's devices: a job waits until its GPU is free (one job
+ * per GPU, never two), CPU jobs run at most `cpuSlots` at once; a job never starts on an output
+ * another live job writes (refused at start, naming that job). Each job runs in a fresh worker
+ * process: spawn (env carries the chosen GPU) → stream
  * batched events to subscribers → `done`, or cancel (SIGTERM, SIGKILL after a grace period), or
  * crash (exit without `done`) → sweep the request's output folders of the temp and lock files a
  * killed worker leaves → a final `error` event (E_CANCELLED / E_WORKER_CRASHED). A crash only
- * ends its own job; the manager stays usable.
+ * ends its own job; the manager stays usable. Every job keeps a snapshot (request without the key,
+ * stage states, progress, the log's tail, artifacts, result or error) for listJobs(): a page that
+ * reloads or a second tab reattaches from it.
  */
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly listeners = new Set<Listener>();
   private readonly killGraceMs: number;
   private readonly exitGraceMs: number;
+  private readonly cpuSlots: number;
+  private readonly keepFinished: number;
 
   constructor(private readonly options: JobManagerOptions) {
     this.killGraceMs = options.killGraceMs ?? 3000;
     this.exitGraceMs = options.exitGraceMs ?? 5000;
+    this.cpuSlots = Math.max(1, Math.floor(options.cpuSlots ?? 1));
+    this.keepFinished = Math.max(0, options.keepFinished ?? 50);
   }
 
   /** Receive every job's event batches; returns the unsubscribe function. */
@@ -75,20 +108,148 @@ export class JobManager {
   }
 
   /**
-   * Start a validated request in a fresh worker; returns its job id at once. `extraEnv` is for
-   * tests (the worker's test hooks); the GPU environment always comes from `request.gpu`.
+   * The files `request` would write, or E_OUTPUT_LOCKED naming the queued or running job that
+   * writes one of them (checked by start; the host API asks first, before other checks).
    */
-  start(request: ExportRequest, options: { extraEnv?: Record<string, string> } = {}): string {
+  checkOutputs(request: ExportRequest): Set<string> {
+    const writes = plannedWrites(request, this.options.cwd ?? process.cwd());
+    for (const other of this.jobs.values()) {
+      if (isFinal(other.status)) continue;
+      const shared = [...writes].find((p) => other.writes.has(p));
+      if (shared !== undefined) {
+        throw new StudioError(
+          'E_OUTPUT_LOCKED',
+          `${shared} is being written by export job ${other.id.slice(0, 8)} (${path.basename(other.request.model)}, ${other.status})`,
+          'Wait for that job to finish or cancel it in the Jobs list, or choose another output folder for this export.',
+          { file: shared },
+          { details: { otherJobId: other.id } },
+        );
+      }
+    }
+    return writes;
+  }
+
+  /** Whether `pid` is the worker process of one of this manager's live jobs. */
+  ownsPid(pid: number): boolean {
+    return [...this.jobs.values()].some((j) => !isFinal(j.status) && j.pid === pid);
+  }
+
+  /**
+   * Queue a validated request; returns its job id at once. It starts in a fresh worker as soon as
+   * its device is free. Throws E_OUTPUT_LOCKED (nothing queued) when a queued or running job
+   * writes any of the same files.
+   */
+  start(request: ExportRequest, options: StartOptions = {}): string {
+    const writes = this.checkOutputs(request);
+    const pool = options.gpuPool && options.gpuPool.length > 0 ? [...new Set(options.gpuPool)] : null;
+    if (options.gpuPool && options.gpuPool.length === 0) throw new StudioError('E_REQUEST_INVALID', 'The GPU pool is empty', 'Name at least one GPU index, or run on the CPU.');
     const id = randomUUID();
-    const env = { ...(options.extraEnv ?? {}), ...gpuEnvironment(request.gpu) };
-    const worker = this.options.spawn({ env, name: `export-job-${id.slice(0, 8)}` });
     let resolve!: (o: JobOutcome) => void;
     const finished = new Promise<JobOutcome>((r) => (resolve = r));
-    const job: Job = { id, request, worker, status: 'starting', ready: false, outcome: null, cancelRequested: false, pid: undefined, finished, resolve, timers: [] };
+    const now = Date.now();
+    const gpu = pool ? null : request.gpu;
+    const job: Job = {
+      id,
+      request,
+      writes,
+      extraEnv: options.extraEnv ?? {},
+      gpuPool: pool,
+      gpu,
+      worker: null,
+      status: 'queued',
+      snapshot: newSnapshot(id, summarize(request), gpu, now),
+      ready: false,
+      outcome: null,
+      cancelRequested: false,
+      pid: undefined,
+      finished,
+      resolve,
+      timers: [],
+    };
     this.jobs.set(id, job);
+    this.pump();
+    if (job.status === 'queued') this.announce(job);
+    return id;
+  }
+
+  /** Start every queued job whose device is free, in queue order. */
+  private pump(): void {
+    const busy = new Set<number>();
+    let cpu = 0;
+    for (const j of this.jobs.values()) {
+      if (!holdsDevice(j)) continue;
+      if (j.gpu === 'cpu') cpu++;
+      else if (j.gpu !== null) busy.add(j.gpu);
+    }
+    for (const j of this.jobs.values()) {
+      if (j.status !== 'queued') continue;
+      let device: number | 'cpu' | null = null;
+      if (j.gpuPool) device = j.gpuPool.find((g) => !busy.has(g)) ?? null;
+      else if (j.gpu === 'cpu') device = cpu < this.cpuSlots ? 'cpu' : null;
+      else if (j.gpu !== null && !busy.has(j.gpu)) device = j.gpu;
+      if (device === null) {
+        const waiting = this.blockers(j);
+        const before = j.snapshot.waitingFor ?? [];
+        if (waiting.join() !== before.join()) {
+          j.snapshot.waitingFor = waiting;
+          this.announce(j);
+        }
+        continue;
+      }
+      if (device === 'cpu') cpu++;
+      else busy.add(device);
+      this.launch(j, device);
+    }
+  }
+
+  /** The live jobs holding the device a queued job waits for. */
+  private blockers(job: Job): string[] {
+    const wanted = (g: number | 'cpu' | null) => (job.gpuPool ? typeof g === 'number' && job.gpuPool.includes(g) : g === job.gpu);
+    return [...this.jobs.values()].filter((j) => j !== job && holdsDevice(j) && wanted(j.gpu)).map((j) => j.id);
+  }
+
+  private launch(job: Job, device: number | 'cpu'): void {
+    job.gpu = device;
+    if (job.gpuPool && typeof device === 'number') job.request = { ...job.request, gpu: device };
+    job.status = 'starting';
+    delete job.snapshot.waitingFor;
+    job.snapshot.request = summarize(job.request);
+    job.snapshot.startedAt = Date.now();
+    const env = { ...job.extraEnv, ...gpuEnvironment(device) };
+    const worker = this.options.spawn({ env, name: `export-job-${job.id.slice(0, 8)}` });
+    job.worker = worker;
     worker.onMessage((m) => this.onMessage(job, m));
     worker.onExit((code, signal) => void this.onExit(job, code, signal));
-    return id;
+    this.announce(job);
+  }
+
+  /** Tell subscribers the job's queue state changed (an empty event batch with `state`). */
+  private announce(job: Job): void {
+    job.snapshot.status = job.status;
+    job.snapshot.gpu = job.gpu;
+    const state: JobQueueState = { status: job.status, gpu: job.gpu, ...(job.snapshot.waitingFor ? { waitingFor: [...job.snapshot.waitingFor] } : {}) };
+    this.deliver({ jobId: job.id, events: [], state, seq: ++job.snapshot.seq });
+  }
+
+  /** Every job, oldest first, as the registry keeps it (no key anywhere). */
+  list(): JobSnapshot[] {
+    return [...this.jobs.values()].map((j) => structuredClone(j.snapshot));
+  }
+
+  snapshot(jobId: string): JobSnapshot | undefined {
+    const j = this.jobs.get(jobId);
+    return j ? structuredClone(j.snapshot) : undefined;
+  }
+
+  /** Forget finished jobs (all with null); live ones stay. Returns how many were removed. */
+  clear(jobIds: readonly string[] | null): number {
+    let n = 0;
+    for (const j of [...this.jobs.values()]) {
+      if (!isFinal(j.status) || (jobIds !== null && !jobIds.includes(j.id))) continue;
+      this.jobs.delete(j.id);
+      n++;
+    }
+    return n;
   }
 
   /** Resolves with the job's outcome once its worker has exited and cleanup is done. */
@@ -100,7 +261,7 @@ export class JobManager {
 
   info(jobId: string): JobInfo | undefined {
     const job = this.jobs.get(jobId);
-    return job ? { jobId: job.id, status: job.status, pid: job.pid } : undefined;
+    return job ? { jobId: job.id, status: job.status, pid: job.pid, gpu: job.gpu } : undefined;
   }
 
   /** Jobs whose worker is still alive. */
@@ -116,9 +277,18 @@ export class JobManager {
   async cancel(jobId: string): Promise<JobOutcome> {
     const job = this.jobs.get(jobId);
     if (!job) throw unknownJob(jobId);
+    if (job.status === 'queued') {
+      // Never started: nothing to kill or clean.
+      job.cancelRequested = true;
+      const error = new StudioError('E_CANCELLED', 'The export was cancelled before it started', 'Nothing was written; queue it again when ready.').toData();
+      this.finish(job, 'cancelled', { ok: false, error }, [{ type: 'error', error }]);
+      this.pump();
+      return job.finished;
+    }
     if (!isFinal(job.status) && !job.cancelRequested && job.outcome === null) {
       job.cancelRequested = true;
       job.status = 'cancelling';
+      this.announce(job);
       this.kill(job);
     }
     return job.finished;
@@ -126,19 +296,27 @@ export class JobManager {
 
   /** Kill every running worker and wait for their cleanup (app quit, server stop). */
   async dispose(): Promise<void> {
-    await Promise.all(this.active.map((id) => this.cancel(id).catch(() => undefined)));
+    // Queued ones first, so a slot freed by a cancel does not start them.
+    const queued = [...this.jobs.values()].filter((j) => j.status === 'queued').map((j) => j.id);
+    await Promise.all([...queued, ...this.active].map((id) => this.cancel(id).catch(() => undefined)));
   }
 
   private kill(job: Job): void {
-    job.worker.kill('SIGTERM');
-    const t = setTimeout(() => job.worker.kill('SIGKILL'), this.killGraceMs);
+    const w = job.worker;
+    if (!w) return;
+    w.kill('SIGTERM');
+    const t = setTimeout(() => w.kill('SIGKILL'), this.killGraceMs);
     t.unref();
     job.timers.push(t);
   }
 
-  private emit(jobId: string, events: JobEvent[]): void {
+  private emit(job: Job, events: JobEvent[]): void {
     if (events.length === 0) return;
-    const batch: JobEventBatch = { jobId, events };
+    recordJobEvents(job.snapshot, events);
+    this.deliver({ jobId: job.id, events, seq: ++job.snapshot.seq });
+  }
+
+  private deliver(batch: JobEventBatch): void {
     for (const l of [...this.listeners]) {
       try {
         l(batch);
@@ -155,16 +333,17 @@ export class JobManager {
         job.pid = m.pid;
         if (job.cancelRequested) return;
         job.status = 'running';
-        job.worker.post({ type: 'start', jobId: job.id, request: job.request });
+        this.announce(job);
+        job.worker?.post({ type: 'start', jobId: job.id, request: job.request });
         return;
       case 'events':
         if (m.jobId !== job.id || job.cancelRequested) return;
-        this.emit(job.id, m.events);
+        this.emit(job, m.events);
         return;
       case 'done': {
         if (m.jobId !== job.id || job.cancelRequested) return;
         job.outcome = m.ok ? { ok: true, report: m.report } : { ok: false, error: m.error };
-        job.worker.post({ type: 'shutdown' });
+        job.worker?.post({ type: 'shutdown' });
         const t = setTimeout(() => this.kill(job), this.exitGraceMs);
         t.unref();
         job.timers.push(t);
@@ -177,22 +356,21 @@ export class JobManager {
 
   private async onExit(job: Job, code: number | null, signal: string | null): Promise<void> {
     for (const t of job.timers) clearTimeout(t);
-    let outcome: JobOutcome;
     if (job.outcome) {
       // Finished normally (its own error event, if any, has already been streamed).
-      outcome = job.outcome;
-      job.status = outcome.ok ? 'done' : 'failed';
+      this.finish(job, job.outcome.ok ? 'done' : 'failed', job.outcome, []);
     } else {
       const removed = await this.cleanup(job);
       if (removed.length > 0) {
-        this.emit(job.id, [{ type: 'log', level: 'info', text: `Removed ${removed.length} partial output file(s) left by the stopped worker.`, time: Date.now() }]);
+        this.emit(job, [{ type: 'log', level: 'info', text: `Removed ${removed.length} partial output file(s) left by the stopped worker.`, time: Date.now() }]);
       }
       let error: StudioError;
+      let status: JobStatus;
       if (job.cancelRequested) {
-        job.status = 'cancelled';
+        status = 'cancelled';
         error = new StudioError('E_CANCELLED', 'The export was cancelled', 'Nothing was written; run it again when ready.');
       } else {
-        job.status = 'crashed';
+        status = 'crashed';
         const how = signal ? `was killed by ${signal}` : code === null ? 'could not be started' : `exited with code ${code}`;
         error = new StudioError(
           'E_WORKER_CRASHED',
@@ -204,17 +382,29 @@ export class JobManager {
           { details: { exitCode: code, signal, pid: job.pid ?? null } },
         );
       }
-      outcome = { ok: false, error: error.toData() };
-      this.emit(job.id, [{ type: 'error', error: outcome.error }]);
+      const data = error.toData();
+      this.finish(job, status, { ok: false, error: data }, [{ type: 'error', error: data }]);
     }
+    // Its device is free: the next queued job for it starts.
+    this.pump();
+  }
+
+  /** End a job: final events, final state, outcome; then forget the oldest finished ones. */
+  private finish(job: Job, status: JobStatus, outcome: JobOutcome, events: JobEvent[]): void {
+    job.status = status;
+    job.snapshot.endedAt = Date.now();
+    delete job.snapshot.waitingFor;
+    if (outcome.ok) job.snapshot.report = outcome.report;
+    this.emit(job, events);
+    this.announce(job);
     job.resolve(outcome);
     this.prune();
   }
 
-  /** Forget the oldest finished jobs beyond the last 50 (their outcomes were delivered). */
+  /** Forget the oldest finished jobs beyond `keepFinished` (their outcomes were delivered). */
   private prune(): void {
     const finished = [...this.jobs.values()].filter((j) => isFinal(j.status));
-    for (const j of finished.slice(0, Math.max(0, finished.length - 50))) this.jobs.delete(j.id);
+    for (const j of finished.slice(0, Math.max(0, finished.length - this.keepFinished))) this.jobs.delete(j.id);
   }
 
   /**
@@ -246,7 +436,31 @@ export class JobManager {
 }
 
 function isFinal(s: JobStatus): boolean {
-  return s === 'done' || s === 'failed' || s === 'cancelled' || s === 'crashed';
+  return isFinalJobStatus(s);
+}
+
+/** A job holds its device from spawn until its worker has exited and been cleaned up. */
+function holdsDevice(j: Job): boolean {
+  return j.status === 'starting' || j.status === 'running' || j.status === 'cancelling';
+}
+
+/** The request without its key: what the registry keeps and what listJobs sends. */
+export function summarize(r: ExportRequest): JobRequestSummary {
+  const { key: _key, ...rest } = r;
+  return structuredClone(rest);
+}
+
+/** Every absolute path a request writes: its planned outputs, log file and TAO status.json. */
+export function plannedWrites(r: ExportRequest, cwd: string): Set<string> {
+  const out = new Set<string>();
+  try {
+    for (const p of Object.values(planOutputs(r, cwd))) if (typeof p === 'string') out.add(p);
+  } catch {
+    out.add(path.resolve(cwd, r.outputs.etlt));
+  }
+  if (r.outputs.logFile) out.add(path.resolve(cwd, r.outputs.logFile));
+  if (r.outputs.resultsDir) out.add(path.join(path.resolve(cwd, r.outputs.resultsDir), 'status.json'));
+  return out;
 }
 
 function unknownJob(jobId: string): StudioError {

@@ -42,6 +42,26 @@ describe('JobEventForwarder', () => {
     expect(send).not.toHaveBeenCalled();
   });
 
+  it('keeps queue-state changes (even without events) and the latest seq; never merges into a snapshot', () => {
+    vi.useFakeTimers();
+    const sent: JobEventBatch[] = [];
+    const f = new JobEventForwarder({ send: (_c, b) => void sent.push(b), isDestroyed: () => false }, 50);
+    f.push({ jobId: 'q', events: [], state: { status: 'queued', gpu: 1, waitingFor: ['a'] }, seq: 1 });
+    vi.advanceTimersByTime(50);
+    expect(sent).toEqual([{ jobId: 'q', events: [], state: { status: 'queued', gpu: 1, waitingFor: ['a'] }, seq: 1 }]);
+    f.push({ jobId: 'a', events: [log('1')], seq: 7 });
+    f.push({ jobId: 'a', events: [], state: { status: 'done', gpu: 0 }, seq: 8 });
+    vi.advanceTimersByTime(50);
+    expect(sent[1]).toEqual({ jobId: 'a', events: [log('1')], state: { status: 'done', gpu: 0 }, seq: 8 });
+    const snap = { jobId: 'a', seq: 9 } as unknown as NonNullable<JobEventBatch['snapshot']>;
+    const merged = coalesce([{ jobId: 'a', events: [log('x')], seq: 8 }, { jobId: 'a', events: [], seq: 9, snapshot: snap }, { jobId: 'a', events: [log('y')], seq: 10 }]);
+    expect(merged.map((b) => [b.seq, b.events.length, Boolean(b.snapshot)])).toEqual([
+      [8, 1, false],
+      [9, 0, true],
+      [10, 1, false],
+    ]);
+  });
+
   it('coalesce does not mutate its input', () => {
     const input: JobEventBatch[] = [
       { jobId: 'a', events: [log('1')] },

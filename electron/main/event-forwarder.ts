@@ -23,7 +23,8 @@ export class JobEventForwarder {
   ) {}
 
   push(batch: JobEventBatch): void {
-    if (batch.events.length === 0) return;
+    // A batch without events still matters when it carries a queue-state change or a snapshot.
+    if (batch.events.length === 0 && !batch.state && !batch.snapshot) return;
     this.pending.push(batch);
     this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
@@ -44,13 +45,27 @@ export class JobEventForwarder {
   }
 }
 
-/** One batch per job id, in order of first appearance, each job's events in arrival order. */
+/**
+ * One batch per job id, in order of first appearance, each job's events in arrival order; the
+ * merged batch keeps the latest queue state and the latest seq. A snapshot batch (it replaces the
+ * job's state in the page) is never merged with what comes before or after it.
+ */
 export function coalesce(batches: readonly JobEventBatch[]): JobEventBatch[] {
-  const byJob = new Map<string, JobEventBatch>();
+  const out: JobEventBatch[] = [];
+  const open = new Map<string, JobEventBatch>();
   for (const b of batches) {
-    const cur = byJob.get(b.jobId);
-    if (cur) cur.events.push(...b.events);
-    else byJob.set(b.jobId, { jobId: b.jobId, events: [...b.events] });
+    const cur = open.get(b.jobId);
+    if (cur && !b.snapshot) {
+      cur.events.push(...b.events);
+      if (b.state) cur.state = b.state;
+      if (b.seq !== undefined) cur.seq = b.seq;
+      continue;
+    }
+    const copy: JobEventBatch = { jobId: b.jobId, events: [...b.events], ...(b.state ? { state: b.state } : {}), ...(b.seq !== undefined ? { seq: b.seq } : {}), ...(b.snapshot ? { snapshot: b.snapshot } : {}) };
+    out.push(copy);
+    // The page replaces the job with a snapshot and reads no events from that batch: what follows stays apart.
+    if (b.snapshot) open.delete(b.jobId);
+    else open.set(b.jobId, copy);
   }
-  return [...byJob.values()];
+  return out;
 }

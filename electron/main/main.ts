@@ -5,6 +5,7 @@ import { StudioError } from '../../shared/errors.js';
 import { createHost, type Host } from '../host/compose.js';
 import { utilityWorkerFactory, type UtilityForkLike } from '../host/utility-factory.js';
 import { dialogOptionsFor } from './dialogs.js';
+import { closeDialogOptions, liveJobCounts } from './close-guard.js';
 import { JobEventForwarder } from './event-forwarder.js';
 import { registerIpc } from './ipc.js';
 import { SafeStorageKeyStore } from './key-store.js';
@@ -126,6 +127,14 @@ function start(): void {
     const forwarder = new JobEventForwarder(win.webContents);
     const unsubscribe = api.onJobEvents((batch) => forwarder.push(batch));
     win.once('ready-to-show', () => win?.show());
+    // Closing the window would cancel running and queued exports (before-quit disposes the host): ask first.
+    let closeConfirmed = false;
+    win.on('close', (event) => {
+      const opts = closeConfirmed || !host ? null : closeDialogOptions(liveJobCounts(host.jobs.list()));
+      if (!opts || !win) return;
+      if (dialog.showMessageBoxSync(win, opts) === 0) closeConfirmed = true;
+      else event.preventDefault();
+    });
     win.on('closed', () => {
       unsubscribe();
       forwarder.dispose();

@@ -198,6 +198,8 @@ describe('every IPC channel of the map', () => {
     commandFor: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
     startExport: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
     cancelJob: ['job-1'],
+    listJobs: [],
+    clearJobs: [null],
     getSettings: [],
     setSettings: [{ theme: 'dark' }],
     recentFiles: [],

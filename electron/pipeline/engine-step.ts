@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
+import { childGpuEnv } from './runtime/device.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -160,7 +161,7 @@ export const engineStep: Step = {
 function runLogged(cmd: string, args: string[], s: JobState, tmpDir: string): Promise<void> {
   installExitHooks();
   return new Promise((resolve, reject) => {
-    const gpuEnv = s.request.gpu === 'cpu' ? {} : { CUDA_DEVICE_ORDER: 'PCI_BUS_ID', CUDA_VISIBLE_DEVICES: String(s.request.gpu) };
+    const gpuEnv = s.request.gpu === 'cpu' ? {} : childGpuEnv(s.request.gpu);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...gpuEnv }, detached: true });
     const pgid = child.pid;
     if (pgid !== undefined) {

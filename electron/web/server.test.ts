@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,6 +137,8 @@ describe('web mode security', () => {
       commandFor: [{ model: 'm.onnx' }],
       startExport: [{ model: 'm.onnx', key: 'k', outputs: {} }],
       cancelJob: [7],
+      listJobs: ['all'],
+      clearJobs: [[42]],
       getSettings: [true],
       setSettings: [{ key: 'secret' }],
       recentFiles: [null],
@@ -220,6 +223,52 @@ describe('web mode API', () => {
     expect(await api('cancelJob', ['no-such-job'])).toMatchObject({ ok: false, error: { code: 'E_REQUEST_INVALID' } });
     a.ws.close();
     b.ws.close();
+
+    // A page that connects afterwards (a reload, a second tab, a reconnect) first gets every job's
+    // snapshot from the registry: the finished job with its stages, artifacts and report, no key.
+    // (Listening from before 'open': the snapshot may arrive in the same packet as the handshake.)
+    const late = new WebSocket(`ws://127.0.0.1:${web.port}/ws?token=${web.token}`);
+    const first = await new Promise<JobEventBatch>((resolve, reject) => {
+      late.once('message', (d) => resolve((JSON.parse(String(d)) as { batch: JobEventBatch }).batch));
+      late.once('error', reject);
+    });
+    late.close();
+    expect(first.jobId).toBe(jobId);
+    expect(first.snapshot).toMatchObject({ jobId, status: 'done', request: { model: S.tlt }, error: null });
+    expect(first.snapshot?.stages.find((st) => st.id === 'write')?.status).toBe('done');
+    expect(first.snapshot?.artifacts.map((x) => path.basename(x.path))).toContain('m.etlt');
+    expect(first.snapshot?.report?.seconds).toBeGreaterThan(0);
+    // The live batches carry increasing seq numbers; the snapshot holds up to the last one.
+    const seqs = got[0]!.filter((x) => x.jobId === jobId).map((x) => x.seq ?? 0);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(first.snapshot?.seq).toBe(Math.max(...seqs));
+    expect(JSON.stringify(first)).not.toContain(SAMPLE_KEY);
+    const listed = await api<unknown[]>('listJobs', []);
+    expect(listed.ok && listed.value.length).toBe(1);
+  });
+});
+
+describe('startExport refuses outputs being written elsewhere', () => {
+  it('a live lock of another process on a planned output → E_OUTPUT_LOCKED at once, nothing queued', async () => {
+    const out = path.join(root, 'locked');
+    await fs.mkdir(out);
+    // Another export-studio process (here: any live process) holds the lock of model.onnx.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await fs.writeFile(path.join(out, '.model.onnx.export-studio-lock'), String(other.pid));
+      const before = host.jobs.list().length;
+      const r = await api('startExport', [{ model: S.tlt, key: SAMPLE_KEY, spec: S.spec, gpu: 'cpu', outputs: { etlt: path.join(out, 'model.etlt'), dsConfig: true } }]);
+      expect(r).toMatchObject({ ok: false, error: { code: 'E_OUTPUT_LOCKED', file: path.join(out, 'model.onnx'), details: { pid: other.pid } } });
+      expect(host.jobs.list().length).toBe(before);
+    } finally {
+      const gone = new Promise((r) => other.once('exit', r));
+      other.kill('SIGKILL');
+      await gone;
+    }
+    // A dead owner's lock is stale: the export starts (and the pipeline sweeps the lock).
+    const done = await api<{ jobId: string }>('startExport', [{ model: S.tlt, key: SAMPLE_KEY, spec: S.spec, gpu: 'cpu', outputs: { etlt: path.join(out, 'model.etlt'), dsConfig: true } }]);
+    if (!done.ok) throw new Error(JSON.stringify(done));
+    expect((await host.jobs.wait(done.value.jobId)).ok).toBe(true);
   });
 });
 

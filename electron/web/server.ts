@@ -57,7 +57,8 @@ const NOT_BUILT_PAGE = `<!doctype html>
 /**
  * Web mode: the renderer and the StudioApi over HTTP + WebSocket on 127.0.0.1 only
  * (shared/web-protocol.ts). Every request needs the session token and a local Host (and Origin,
- * when sent); responses carry a strict CSP. Job events go to every connected WebSocket.
+ * when sent); responses carry a strict CSP. Job events go to every connected WebSocket, after a
+ * snapshot of every job in the host's registry (a reload or a reconnect misses nothing).
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const token = options.token ?? newToken();
@@ -202,11 +203,23 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
       ws.on('error', () => sockets.delete(ws));
       // Clients only listen; anything they send is ignored.
       ws.on('message', () => undefined);
+      // Replay: a page that (re)connects first gets every job's snapshot from the host's registry,
+      // then the live stream. The snapshot is taken synchronously and the socket joins the
+      // broadcast before any later worker message can arrive, so nothing falls in between.
+      void options.api.listJobs().then((r) => {
+        if (ws.readyState !== ws.OPEN) return;
+        if (r.ok) {
+          for (const snapshot of r.value) {
+            const msg: WsJobEventsMessage = { type: 'job-events', batch: { jobId: snapshot.jobId, events: [], seq: snapshot.seq, snapshot } };
+            ws.send(JSON.stringify(msg));
+          }
+        }
+        sockets.add(ws);
+      });
     });
   });
 

@@ -61,3 +61,5 @@ export const TEST_HOOKS_ENV = 'EXPORT_STUDIO_TEST_HOOKS';
 export const TEST_CRASH_AT_ENV = 'EXPORT_STUDIO_TEST_CRASH_AT';
 /** `<stage>`: the worker blocks (up to 60 s) when that stage starts, so a test can cancel mid-job. */
 export const TEST_HOLD_AT_ENV = 'EXPORT_STUDIO_TEST_HOLD_AT';
+/** With HOLD_AT: how long the hold lasts in ms (default 60000); the job then goes on normally. */
+export const TEST_HOLD_MS_ENV = 'EXPORT_STUDIO_TEST_HOLD_MS';

@@ -4,7 +4,7 @@ import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { runExport } from '../pipeline/run.js';
 import { EventBatcher } from './batcher.js';
-import { TEST_CRASH_AT_ENV, TEST_HOLD_AT_ENV, TEST_HOOKS_ENV, type HostMessage, type WorkerPort } from './protocol.js';
+import { TEST_CRASH_AT_ENV, TEST_HOLD_AT_ENV, TEST_HOLD_MS_ENV, TEST_HOOKS_ENV, type HostMessage, type WorkerPort } from './protocol.js';
 import { READERS } from './reads.js';
 
 export type JobRunner = (request: ExportRequest, sink: EventSink, signal: AbortSignal) => Promise<ExportReport>;
@@ -32,13 +32,14 @@ function toErrorData(e: unknown): StudioErrorData {
 /**
  * Test-only hooks (never set in production): with EXPORT_STUDIO_TEST_HOOKS=1,
  * EXPORT_STUDIO_TEST_CRASH_AT=<stage> kills this process with SIGKILL when that stage starts, and
- * EXPORT_STUDIO_TEST_HOLD_AT=<stage> blocks the process there (up to 60 s) so a test can cancel
- * while outputs are staged. Events queued so far are flushed first.
+ * EXPORT_STUDIO_TEST_HOLD_AT=<stage> blocks the process there (EXPORT_STUDIO_TEST_HOLD_MS, default
+ * 60 s) so a test can cancel while outputs are staged. Events queued so far are flushed first.
  */
 function testHooks(env: NodeJS.ProcessEnv, flush: () => void): ((e: JobEvent) => void) | null {
   if (env[TEST_HOOKS_ENV] !== '1') return null;
   const crashAt = env[TEST_CRASH_AT_ENV];
   const holdAt = env[TEST_HOLD_AT_ENV];
+  const holdMs = Number(env[TEST_HOLD_MS_ENV] ?? 60_000);
   if (!crashAt && !holdAt) return null;
   return (e) => {
     if (e.type !== 'stage' || e.status !== 'started') return;
@@ -48,7 +49,7 @@ function testHooks(env: NodeJS.ProcessEnv, flush: () => void): ((e: JobEvent) =>
     }
     if (e.stage === holdAt) {
       flush();
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number.isFinite(holdMs) && holdMs >= 0 ? holdMs : 60_000);
     }
   };
 }

@@ -24,7 +24,8 @@ const eventsOf = (id: string): JobEvent[] => batches.filter((b) => b.jobId === i
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'faults-jobs-'));
   S = await makeSample({ dir: path.join(root, 'sample'), trainShards: 1, trainPerShard: 2, valImages: 2, calImages: 4 });
-  jobs = new JobManager({ spawn: forkWorkerFactory(undefined, { stdio: 'ignore' }), killGraceMs: 500 });
+  // it.concurrent: every CPU job runs at once (the queue's CPU limit is what job-queue.test.ts checks).
+  jobs = new JobManager({ spawn: forkWorkerFactory(undefined, { stdio: 'ignore' }), killGraceMs: 500, cpuSlots: 64 });
   jobs.subscribe((b) => batches.push(b));
 });
 afterAll(async () => {

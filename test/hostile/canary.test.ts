@@ -108,7 +108,7 @@ describe('canary key: CLI', () => {
   });
 });
 
-describe('canary key: host (JobManager events, settings and recents store, API answers)', () => {
+describe('canary key: host (JobManager events, job registry, settings and recents store, API answers)', () => {
   let host: Host;
   let configDir: string;
   const batches: JobEventBatch[] = [];
@@ -146,6 +146,10 @@ describe('canary key: host (JobManager events, settings and recents store, API a
     const failed = await host.jobs.wait(failing.value.jobId);
     expect(failed).toMatchObject({ ok: false, error: { code: 'E_MODEL_SPEC_MISMATCH' } });
     answers.push(failed);
+    // The job registry a reloaded page or a second tab reattaches from (and web mode replays).
+    const registry = await host.api.listJobs();
+    expect(registry.ok && registry.value.length).toBe(2);
+    answers.push(registry);
 
     expect((answers[1] as { ok: boolean; value: string }).value).toContain('********');
     expect(JSON.stringify(answers)).not.toContain(CANARY);

@@ -260,6 +260,13 @@ async function recoverJournal(file: string): Promise<string[]> {
   return touched;
 }
 
+/** The pid of a live process (not this one) holding the lock on `finalPath`, or null (a stale lock — dead or reused pid — has no owner). */
+export async function lockOwner(finalPath: string): Promise<number | null> {
+  const tag = (await fs.readFile(lockNameFor(path.resolve(finalPath)), 'utf8').catch(() => '')).trim();
+  const pid = Number(tag.split(/\s+/)[0]);
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !ownerGone(tag) ? pid : null;
+}
+
 /** Remove temp and lock files left by dead export-studio processes in a folder; roll back their half-done commits. */
 export async function sweepStale(dir: string): Promise<string[]> {
   const removed: string[] = [];

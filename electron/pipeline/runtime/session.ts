@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { cudaOrdinal } from './device.js';
 import { StudioError } from '../../../shared/errors.js';
 
 /** Where to run: the CPU, a CUDA GPU by index, or (opt-in) the bundled WebGPU provider. */
@@ -98,7 +99,7 @@ export async function createSession(model: Uint8Array, opts: CreateSessionOption
     log('debug', `${describeProvider(wanted)} failed earlier in this process: using the CPU`);
   } else if (wanted !== 'cpu') {
     const ep: ort.InferenceSession.ExecutionProviderConfig =
-      wanted === 'webgpu' ? { name: 'webgpu' } : { name: 'cuda', deviceId: wanted.gpu };
+      wanted === 'webgpu' ? { name: 'webgpu' } : { name: 'cuda', deviceId: cudaOrdinal(wanted.gpu) };
     try {
       const session = await ort.InferenceSession.create(model, { ...base, executionProviders: [ep], logSeverityLevel: 4 });
       log('info', `ONNX Runtime session on ${describeProvider(wanted)}`);

@@ -1,9 +1,10 @@
-import type { DirListing, FileKind, JobEventBatch, RecentFile, Result, Settings, StudioApi, TensorPreview } from '../../../shared/api.js';
+import type { DirListing, FileKind, JobEventBatch, JobSnapshot, QueueJobStatus, RecentFile, Result, Settings, StudioApi, TensorPreview } from '../../../shared/api.js';
 import type { StudioErrorData } from '../../../shared/errors.js';
 import type { ArtifactRole, JobEvent, LogLevel, StageId } from '../../../shared/events.js';
 import { KEY_MASK, redact, shellQuote } from '../../../shared/redact.js';
 import type { ExportReport } from '../../../shared/report.js';
 import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from '../../../shared/request.js';
+import { newSnapshot, recordJobEvents } from '../../../shared/jobs.js';
 import type { StudioClient } from './client.js';
 import {
   GOOD_SPEC,
@@ -87,8 +88,25 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
     return tree[path] !== undefined || (tree[dir]?.entries.some((e) => e.path === path) ?? false);
   };
 
+  /** The demo's job registry (what listJobs answers), folded from the same events the page gets. */
+  const registry = new Map<string, JobSnapshot>();
+
   function emit(jobId: string, events: JobEvent[]): void {
-    for (const l of [...listeners]) l({ jobId, events });
+    const snap = registry.get(jobId);
+    let state: JobEventBatch['state'];
+    let seq: number | undefined;
+    if (snap) {
+      recordJobEvents(snap, events);
+      seq = ++snap.seq;
+      const last = events.at(-1);
+      const status: QueueJobStatus | null = last?.type === 'result' ? 'done' : last?.type === 'error' ? (last.error.code === 'E_CANCELLED' ? 'cancelled' : 'failed') : null;
+      if (status) {
+        snap.status = status;
+        snap.endedAt = Date.now();
+        state = { status, gpu: snap.gpu };
+      }
+    }
+    for (const l of [...listeners]) l({ jobId, events, ...(state ? { state } : {}), ...(seq !== undefined ? { seq } : {}) });
   }
 
   function command(req: ExportRequestInput): string {
@@ -324,6 +342,8 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
       }
       const jobId = `job-${++jobCounter}`;
       jobs.set(jobId, { cancelled: false });
+      const { key: _key, ...summary } = parsed.data;
+      registry.set(jobId, { ...newSnapshot(jobId, summary, parsed.data.gpu), status: 'running', startedAt: Date.now() });
       setTimeout(() => void runJob(jobId, parsed.data), 30 * speed);
       return ok({ jobId });
     },
@@ -331,6 +351,16 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
       const j = jobs.get(jobId);
       if (j) j.cancelled = true;
       return ok(undefined);
+    },
+    listJobs: async () => ok([...registry.values()].map((j) => structuredClone(j))),
+    clearJobs: async (ids) => {
+      let n = 0;
+      for (const [id, j] of registry) {
+        if (j.endedAt === null || (ids !== null && !ids.includes(id))) continue;
+        registry.delete(id);
+        n++;
+      }
+      return ok(n);
     },
     onJobEvents: (l) => {
       listeners.add(l);

@@ -8,8 +8,10 @@ import type { StudioClient } from '../api/client.js';
 import { ClientContext, InfoContext } from './client-context.js';
 import { makeTheme } from './theme.js';
 import { resolveTheme, toggledTheme, useSettingsStore } from '../store/settings.js';
-import { useJobStore } from '../store/job.js';
 import { Wizard } from '../wizard/Wizard.js';
+import { JobsView } from '../jobs/JobsView.js';
+import { startJobSync } from '../store/jobs.js';
+import { persistWizard } from '../store/persist.js';
 import { DropZone } from '../components/DropZone.js';
 
 export function App({ client }: { client: StudioClient }) {
@@ -23,7 +25,13 @@ export function App({ client }: { client: StudioClient }) {
     const { api } = client;
     void api.getSettings().then((r) => r.ok && useSettingsStore.getState().loaded(r.value));
     void api.info().then((r) => r.ok && setInfo(r.value));
-    return api.onJobEvents((batch) => useJobStore.getState().receive(batch));
+    // The wizard's choices come back after a reload; the job it showed is reattached from the host.
+    const unpersist = persistWizard();
+    const unsync = startJobSync(client);
+    return () => {
+      unsync();
+      unpersist();
+    };
   }, [client]);
 
   const toggleTheme = () => {
@@ -57,6 +65,9 @@ export function App({ client }: { client: StudioClient }) {
             </AppBar>
             <Box component="main" sx={{ flex: 1, p: { xs: 1.5, md: 3 }, maxWidth: 1280, width: '100%', mx: 'auto' }}>
               <Wizard />
+              <Box sx={{ mt: 2 }}>
+                <JobsView />
+              </Box>
             </Box>
             <DropZone />
           </Box>
