@@ -7,7 +7,7 @@ import { resolvePreprocessing, sampleDims } from './data/preprocess.js';
 import { createPreprocessPool, prefetchBatches, type PreprocessPool, type PrefetchStats } from './data/loader.js';
 import { createSpecLoaderSource } from './data/spec-loader.js';
 import { createImageDirSource, createImageListSource } from './data/image-dir.js';
-import { readTensorfile, writeTensorfile } from './data/tensorfile.js';
+import { readTensorfile, TensorfileWriter } from './data/tensorfile.js';
 import {
   buildCalibrationReport,
   buildProvenance,
@@ -185,6 +185,7 @@ export const calibrateStep: Step = {
     }
 
     const prepared = await prepareSource(s, pp);
+    let tensorfile: TensorfileWriter | undefined;
     try {
       s.ctx.info(`calibration data: ${prepared.description}`);
       const requested = c.batches * c.batchSize;
@@ -236,8 +237,9 @@ export const calibrateStep: Step = {
       } else batches = must(prepared.batches, 'batches');
 
       // --cal_data_file with --cal_image_dir: also write TAO's tensorfile from the same batches.
-      const kept: Batch[] = [];
-      if (plan.tensorfile) batches = tee(batches, kept);
+      // Streamed: each batch goes to the tensorfile as calibration consumes it (never all in memory).
+      tensorfile = plan.tensorfile ? await TensorfileWriter.open(s.outputs, plan.tensorfile) : undefined;
+      if (tensorfile) batches = tee(batches, tensorfile);
 
       const result: CalibrationResult = await runCalibration({
         model: model.onnx,
@@ -286,8 +288,8 @@ export const calibrateStep: Step = {
       const provenance = { ...wanted, algorithm: { ...wanted.algorithm, statistics: result.method, sampleTarget: result.method === 'sampled' ? wanted.algorithm.sampleTarget : null }, samplesUsed: result.samples };
       if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance(provenance));
       if (plan.calibrationReport) await stageWrite(s, 'calibration-report', plan.calibrationReport, JSON.stringify(buildCalibrationReport(result, c.algorithm), null, 1) + '\n');
-      if (plan.tensorfile) {
-        await writeTensorfile(s.outputs, plan.tensorfile, kept, s.ctx.signal);
+      if (plan.tensorfile && tensorfile) {
+        tensorfile.finish();
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
       const amax = new Map(result.tensors.filter((t) => !deployment.floatTensors.includes(t.name)).map((t) => [t.name, t.threshold]));
@@ -313,14 +315,15 @@ export const calibrateStep: Step = {
       };
       return `${result.tensors.length} tensors from ${result.samples} samples (${c.algorithm}, ${result.provider})`;
     } finally {
+      tensorfile?.close();
       await prepared.close();
     }
   },
 };
 
-async function* tee(src: AsyncIterable<Batch>, into: Batch[]): AsyncGenerator<Batch> {
+async function* tee(src: AsyncIterable<Batch>, into: TensorfileWriter): AsyncGenerator<Batch> {
   for await (const b of src) {
-    into.push(b);
+    into.add(b);
     yield b;
   }
 }
