@@ -46,7 +46,7 @@ export const LAYERS = {
   /** Lint rules and the ESLint config. */
   lint: { dirs: ['eslint-rules/'], files: ['eslint.config.js'], may: [], node: true, packages: ['eslint', '@eslint/js', 'typescript-eslint'] },
   /** Browser tests (Playwright) and their fixtures. */
-  e2e: { dirs: ['e2e/'], files: ['playwright.config.ts'], may: ['build', 'shared', 'main'], node: true, packages: ['@playwright/test'] },
+  e2e: { dirs: ['e2e/'], files: ['playwright.config.ts'], may: ['build', 'shared', 'main', 'pipeline'], node: true, packages: ['@playwright/test'] },
   /** Test-runner and bundler configs at the roots. */
   config: { files: ['vitest.config.ts', 'vitest.fast.config.ts', 'renderer/vite.config.ts', 'renderer/vitest.config.ts'], may: [], node: true, packages: ['vitest', 'vite', '@vitejs/plugin-react'] },
   /** Unit, integration, fault and hostile-input tests: every `*.test.ts(x)` and test/**. */

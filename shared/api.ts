@@ -209,6 +209,40 @@ export interface StudioApi {
   storeKey(modelPath: string, key: string): Promise<Result<void>>;
   loadKey(modelPath: string): Promise<Result<string | null>>;
   openFolder(path: string): Promise<Result<void>>;
+
+  // ── issue 12 (wizard without the CLI): preflight at Review, New folder / create-folder fix ──
+  /** Every problem the host can see before Start (outputs, folders, unreadable images, leftovers). */
+  preflight(request: ExportRequestInput): Promise<Result<Preflight>>;
+  /** Create a folder (and its parents) inside the allowed roots; resolves to its real path. */
+  makeDir(path: string): Promise<Result<string>>;
+  // ── end issue 12 ──
 }
+
+// ── issue 12: preflight problems, each with the one-click fix the app offers ──
+export interface Preflight {
+  /** Every file the job will write, resolved as the pipeline resolves them (role → absolute path). */
+  outputs: { role: string; path: string }[];
+  problems: PreflightProblem[];
+}
+
+export type PreflightFix =
+  | { kind: 'mkdir'; dir: string }
+  | { kind: 'overwrite' }
+  | { kind: 'deselect-images'; paths: string[] }
+  | { kind: 'accept' };
+
+export interface PreflightProblem {
+  /** Stable id: output-dir-missing, output-exists, output-not-writable, cache-exists, images-unreadable, leftover. */
+  id: 'output-dir-missing' | 'output-exists' | 'output-is-input' | 'output-not-writable' | 'cache-exists' | 'images-unreadable' | 'leftover';
+  /** error: Start stays disabled until fixed; warning: until fixed or accepted. */
+  severity: 'error' | 'warning';
+  message: string;
+  files: string[];
+  /** Absent when only the user can act (e.g. choose another path). */
+  fix?: PreflightFix;
+  /** The button's label, naming what it does. */
+  fixLabel?: string;
+}
+// ── end issue 12 ──
 
 export type { ExportReport };

@@ -134,9 +134,14 @@ export function defaultQdqPath(etltPath: string): string {
   return sibling(etltPath, '.qdq.onnx');
 }
 
-/** The plain ONNX written with the DeepStream config: `<etlt stem>.onnx`. */
-export function defaultOnnxPath(etltPath: string): string {
-  return sibling(etltPath, '.onnx');
+/**
+ * The plain ONNX written with the DeepStream config: `<etlt stem>.onnx` — or, when that is the
+ * input model itself (`-m x.onnx` beside `x.etlt`), `<etlt stem>.deepstream.onnx`: a default never
+ * names an input. `modelPath` in the same terms as `etltPath` (both absolute, or both as typed).
+ */
+export function defaultOnnxPath(etltPath: string, modelPath?: string): string {
+  const p = sibling(etltPath, '.onnx');
+  return modelPath !== undefined && p === modelPath ? sibling(etltPath, '.deepstream.onnx') : p;
 }
 
 /** Provenance of a cache: `<cache>.json`. */

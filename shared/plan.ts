@@ -10,7 +10,7 @@ export function planOutputPaths(r: ExportRequest, resolve: (p: string) => string
   const etlt = resolve(r.outputs.etlt);
   const plan: OutputPlan = { etlt };
   if (r.outputs.onnx) plan.onnx = resolve(r.outputs.onnx);
-  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt);
+  else if (r.outputs.dsConfig) plan.onnx = defaultOnnxPath(etlt, resolve(r.model));
   if (r.outputs.dsConfig) {
     const ds = dsConfigPaths(etlt);
     plan.dsConfig = ds.dsConfig;

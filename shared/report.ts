@@ -50,6 +50,12 @@ export interface CalibrationSummary {
   reuseReason: string;
   executionProvider: string;
   seconds: number;
+  /**
+   * Per-tensor statistics for the Results charts (issue 8/12: fed by the real pipeline). amax =
+   * max |x| seen; threshold = the clip the algorithm chose (threshold / 127 is the cache's scale);
+   * histogram of |x| (bin i spans edges[i]..edges[i+1]; absent for minmax and a reused cache).
+   */
+  tensorStats?: { name: string; amax: number; threshold: number; histogram?: { edges: number[]; counts: number[] } }[];
 }
 
 /** FP32 vs INT8 (Q/DQ) agreement on held-out images (never the calibration images). */

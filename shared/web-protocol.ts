@@ -38,6 +38,9 @@ export const WEB_METHODS = [
   'storeKey',
   'loadKey',
   'openFolder',
+  // issue 12
+  'preflight',
+  'makeDir',
 ] as const satisfies readonly (keyof StudioApi)[];
 
 export type WebMethod = (typeof WEB_METHODS)[number];

@@ -77,10 +77,12 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   const etlt = path.join(outDir, 'model.etlt');
   await expect(page.getByTestId('output-etlt')).toHaveValue(etlt);
   // The DeepStream switch drives what the field's helper text promises.
-  const helper = step(page, 'output').getByText('Also written beside it');
+  // (the .etlt field's helper text: the first one on the step)
+  const helper = step(page, 'output').locator('.MuiFormHelperText-root').first();
   await setSwitch(page, 'output-ds-config', false);
-  await expect(helper).not.toContainText('nvinfer_config.txt');
+  await expect(helper).toHaveText('Only the .etlt is written.');
   await setSwitch(page, 'output-ds-config', true);
+  await expect(helper).toContainText(`Also written in ${outDir}: model.onnx (plain, unencrypted ONNX`);
   await expect(helper).toContainText('nvinfer_config.txt, labels.txt');
   // Deployment target: the TensorRT of the DeepStream release, and where its parser library is.
   await expect(page.getByTestId('output-trt-version')).toContainText('TensorRT 10.16.0 (DeepStream 9.2 (x86 dGPU))');
@@ -100,7 +102,7 @@ test('FP32 export with a DeepStream config, from Browse to the files on disk', a
   await expect(command).toContainText(`--ds_custom_lib ${parserLib}`);
   await expect(command).toContainText(s.tlt);
   await expect(command).toContainText(etlt);
-  await expect(command).toContainText('********');
+  await expect(command).toContainText('-k "$EXPORT_STUDIO_KEY"');
   await expect(page.getByTestId('review-summary')).toContainText('FP32');
   expect(await page.locator('body').innerText()).not.toContain(studio.key);
   expect(await page.content()).not.toContain(studio.key);

@@ -68,6 +68,12 @@ test('INT8: pick calibration images by clicking thumbnails, calibrate, cache on 
   const etlt = path.join(outDir, 'model.etlt');
   await setOutput(page, etlt);
   await expect(page.getByTestId('output-cache')).toHaveValue(path.join(outDir, 'cal.bin'));
+  // The target TensorRT the page shows (remembered across jobs, so another spec may have changed it):
+  // the cache header must carry exactly that version.
+  const trtShown = /TensorRT (\d+)\.(\d+)\.(\d+)/.exec((await page.getByTestId('output-trt-version').textContent()) ?? '');
+  expect(trtShown, 'the Output step names the target TensorRT').not.toBeNull();
+  const [, major, minor, patch] = trtShown!.map(Number);
+  const trtInt = major! * 10000 + minor! * 100 + patch!;
   await shot(page, 'output-int8');
 
   await next(page, 'review');
@@ -89,7 +95,7 @@ test('INT8: pick calibration images by clicking thumbnails, calibrate, cache on 
 
   // The TensorRT calibration cache: header line, then `tensor: <float32 scale as hex>` lines.
   const cache = (await fs.readFile(cacheFile, 'utf8')).trimEnd().split('\n');
-  expect(cache[0]).toBe('TRT-101600-EntropyCalibration2');
+  expect(cache[0]).toBe(`TRT-${trtInt}-EntropyCalibration2`);
   expect(cache.length).toBeGreaterThan(5);
   for (const line of cache.slice(1)) expect(line).toMatch(/^\S.*: [0-9a-f]{8}$/);
   // Its provenance records exactly the six picked images, in batches of 3.

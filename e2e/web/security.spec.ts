@@ -37,7 +37,7 @@ test('without the token: the page and the API answer 401', async ({ browser, stu
 test('the key never reaches Web Storage, cookies, settings or the server log', async ({ app: page, context, studio, outDir }) => {
   const s = studio.sample;
   await fp32ToReview(page, { model: s.tlt, key: studio.key, spec: s.spec }, path.join(outDir, 'model.etlt'));
-  await expect(page.getByTestId('review-command')).toContainText('********');
+  await expect(page.getByTestId('review-command')).toContainText('-k "$EXPORT_STUDIO_KEY"');
   await shot(page, 'review-masked');
 
   const storage = await webStorageDump(page);

@@ -145,7 +145,7 @@ describe('export-studio mask_rcnn export', () => {
       expect(content.includes(CANARY), `${f} contains the key`).toBe(false);
     }
     const report = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as { command: string };
-    expect(report.command).toContain('-k ********');
+    expect(report.command).toContain('-k "$EXPORT_STUDIO_KEY"');
   });
 });
 

@@ -50,7 +50,7 @@ describe('TAO flags → ExportRequest', () => {
     const { request } = flagsToRequest({ ...base, dataType: 'int8', experimentSpec: 'my spec.txt', calImageDir: '/data/cal', batches: '4', batchSize: '8', gpuIndex: ['1'], genDsConfig: true, calAlgorithm: 'percentile', calPercentile: '99.9' }, {});
     const cmd = requestToCommand(ExportRequestSchema.parse(request));
     expect(cmd).not.toContain('tlt_encode');
-    expect(cmd).toContain('-k ********');
+    expect(cmd).toContain('-k "$EXPORT_STUDIO_KEY"');
     expect(cmd).toContain("-e 'my spec.txt'");
     expect(cmd).toContain('--data_type int8');
     expect(cmd).toContain('--cal_image_dir /data/cal');

@@ -36,6 +36,8 @@ export const API_ARGS = {
   storeKey: z.tuple([PathSchema, z.string().min(1).max(4096)]),
   loadKey: z.tuple([PathSchema]),
   openFolder: z.tuple([PathSchema]),
+  preflight: z.tuple([ExportRequestSchema]),
+  makeDir: z.tuple([PathSchema]),
 } as const satisfies Record<WebMethod, z.ZodType<unknown[]>>;
 
 export type ApiArgs<M extends WebMethod> = z.output<(typeof API_ARGS)[M]>;

@@ -9,6 +9,7 @@ import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
 import { planOutputs } from '../pipeline/paths.js';
 import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
+import { preflightRequest } from '../pipeline/preflight.js';
 import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
@@ -19,6 +20,7 @@ import type { JobManager } from './job-manager.js';
 import type { Reader } from './reader.js';
 import type { SettingsStore } from './settings.js';
 import type { ThumbnailService } from './thumbnails.js';
+import { receiveUpload, type UploadResult } from './uploads.js';
 
 /** Where keys go when the user asks to remember one (Electron: safeStorage). */
 export interface KeyStore {
@@ -51,6 +53,8 @@ export interface HostDeps {
 /** StudioApi plus what the transports need besides it (thumbnail bytes for /thumb and the app protocol). */
 export interface HostApi extends StudioApi {
   thumbnail(imageId: string, size?: number): Promise<Uint8Array | null>;
+  /** Web mode's PUT /upload (issue 12): write a dropped file into a folder inside the roots. */
+  upload(o: { dir: string; name: string; body: AsyncIterable<Uint8Array>; declaredBytes?: number }): Promise<Result<UploadResult>>;
 }
 
 
@@ -82,6 +86,21 @@ function openWithSystem(dir: string): Promise<void> {
 export function createHostApi(deps: HostDeps): HostApi {
   const { jobs, reader, settings, files, thumbnails } = deps;
 
+  /**
+   * Web mode: every path an API call takes must lie inside the browse roots after resolving `..`
+   * and symlinks — checked before anything is opened, and the same answer whether the file exists
+   * or not (no existence oracle outside the roots). The desktop app takes any path the user picked.
+   */
+  const allowed = (p: string): Promise<string> => (deps.mode === 'web' ? files.resolveAllowedTarget(p) : Promise.resolve(path.resolve(p)));
+
+  async function checkRequestPaths(r: ExportRequest): Promise<void> {
+    if (deps.mode !== 'web') return;
+    const o = r.outputs;
+    const c = r.calibration;
+    const paths = [r.model, r.spec, o.etlt, o.onnx, o.qdq, o.cache ?? (r.precision === 'int8' ? './cal.bin' : undefined), o.report, o.logFile, o.engine, o.resultsDir, c?.imageDir, c?.tensorfile, ...(c?.images ?? [])];
+    for (const p of paths) if (p !== undefined) await allowed(p);
+  }
+
   function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
     return result(async () => {
       const parsed = parseArgs(method, args);
@@ -111,11 +130,11 @@ export function createHostApi(deps: HostDeps): HostApi {
       }),
     pickPath: (...a) => call('pickPath', a, async ([kind, options]) => (deps.pickPath ? deps.pickPath(kind, options ?? {}) : null)),
     browse: (...a) => call('browse', a, ([dir, kind]) => files.list(dir, kind)),
-    inspectModel: (...a) => call('inspectModel', a, ([p, key]) => reader.call('inspectModel', { path: path.resolve(p), key })),
-    parseSpec: (...a) => call('parseSpec', a, ([p]) => reader.call('parseSpec', { path: path.resolve(p) })),
+    inspectModel: (...a) => call('inspectModel', a, async ([p, key]) => reader.call('inspectModel', { path: await allowed(p), key })),
+    parseSpec: (...a) => call('parseSpec', a, async ([p]) => reader.call('parseSpec', { path: await allowed(p) })),
     listImages: (...a) =>
       call('listImages', a, async ([dir]) => {
-        const listing = await reader.call('listImages', { dir: path.resolve(dir) });
+        const listing = await reader.call('listImages', { dir: await allowed(dir) });
         return { dir: listing.dir, images: listing.images.map((im) => ({ id: thumbnails.register(im.path), name: im.name, path: im.path, bytes: im.bytes })) };
       }),
     thumbnailUrl: (imageId, size) => (deps.thumbnailUrl ? deps.thumbnailUrl(imageId, size) : `/thumb/${encodeURIComponent(imageId)}${size !== undefined ? `?size=${size}` : ''}`),
@@ -123,13 +142,14 @@ export function createHostApi(deps: HostDeps): HostApi {
       call('previewTensor', a, async ([imageId, specPath, preprocessing, resize]) => {
         const file = thumbnails.pathOf(imageId);
         if (file === undefined) throw new StudioError('E_REQUEST_INVALID', `Unknown image id ${imageId}`, 'List the image folder again (ids last for one session).');
-        return reader.call('previewTensor', { path: file, specPath: specPath === null ? null : path.resolve(specPath), preprocessing, resize });
+        return reader.call('previewTensor', { path: await allowed(file), specPath: specPath === null ? null : await allowed(specPath), preprocessing, resize });
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
     planOutputs: (...a) => call('planOutputs', a, async ([request]) => planOutputs(request as ExportRequest, deps.cwd ?? process.cwd())),
     // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
     startExport: (...a) =>
       call('startExport', a, async ([request]) => {
+        await checkRequestPaths(request as ExportRequest);
         // A job of this host writing the same files (named), then another process (a CLI export,
         // another app) already holding a file's lock: both refused now, not when the worker gets there.
         for (const file of jobs.checkOutputs(request as ExportRequest)) {
@@ -168,12 +188,41 @@ export function createHostApi(deps: HostDeps): HostApi {
     loadKey: (...a) => call('loadKey', a, async ([modelPath]) => (deps.keyStore ? deps.keyStore.load(path.resolve(modelPath)) : null)),
     openFolder: (...a) =>
       call('openFolder', a, async ([p]) => {
-        const abs = path.resolve(p);
+        const abs = await allowed(p);
         const st = await fs.stat(abs).catch(() => null);
         if (!st) throw new StudioError('E_FILE_NOT_FOUND', `Not found: ${abs}`, 'The file may have been moved or deleted.', { file: abs });
         await (deps.openFolder ?? openWithSystem)(st.isDirectory() ? abs : path.dirname(abs));
       }),
-    thumbnail: (imageId, size) => thumbnails.get(imageId, size),
+    // issue 12
+    preflight: (...a) =>
+      call('preflight', a, async ([request]) => {
+        // Preflight stats and reads the request's files: the same roots as starting the job.
+        await checkRequestPaths(request as ExportRequest);
+        return preflightRequest(request as ExportRequest);
+      }),
+    makeDir: (...a) =>
+      call('makeDir', a, async ([p]) => {
+        const abs = path.resolve(p);
+        // Web mode: only inside the roots the file browser shows (checked at the nearest existing folder).
+        if (deps.mode === 'web') {
+          let probe = abs;
+          while (!(await fs.stat(probe).catch(() => null)) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+          await files.resolveAllowed(probe);
+        }
+        try {
+          await fs.mkdir(abs, { recursive: true });
+        } catch (e) {
+          throw new StudioError('E_OUTPUT_WRITE', `Cannot create the folder ${abs}: ${(e as Error).message}`, 'Choose a folder you can write to.', { file: abs });
+        }
+        return fs.realpath(abs);
+      }),
+    thumbnail: async (imageId, size) => {
+      // The id was listed inside the roots; the file may since have become a link out of them.
+      const file = thumbnails.pathOf(imageId);
+      if (file !== undefined && deps.mode === 'web' && !(await allowed(file).then(() => true, () => false))) return null;
+      return thumbnails.get(imageId, size);
+    },
+    upload: (o) => result(() => receiveUpload(files, o)),
   };
   return api;
 }

@@ -208,6 +208,8 @@ describe('every IPC channel of the map', () => {
     storeKey: [file, 'nvidia_tlt'],
     loadKey: [file],
     openFolder: [dir],
+    preflight: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
+    makeDir: [path.join(dir, 'new')],
   });
 
   const trusted: InvokeEventLike = { senderFrame: { url: APP_ENTRY_URL, parent: null } };

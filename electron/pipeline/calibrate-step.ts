@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
+import type { CalibrationSummary } from '../../shared/report.js';
 import type { Batch, ResolvedPreprocessing, SampleSource } from './data/types.js';
 import { resolvePreprocessing, sampleDims } from './data/preprocess.js';
 import { createPreprocessPool, prefetchBatches, type PreprocessPool, type PrefetchStats } from './data/loader.js';
 import { createSpecLoaderSource } from './data/spec-loader.js';
 import { createImageDirSource, createImageListSource } from './data/image-dir.js';
-import { readTensorfile, writeTensorfile } from './data/tensorfile.js';
+import { readTensorfile, TensorfileWriter } from './data/tensorfile.js';
 import {
   buildCalibrationReport,
   buildProvenance,
@@ -43,6 +44,11 @@ const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8
 function amaxFromCache(text: string, file: string): Map<string, number> {
   const parsed = parseCalibrationCache(text, file);
   return new Map(parsed.entries.map((e) => [e.name, e.scale * 127]));
+}
+
+/** What a cache alone says per tensor: its threshold (scale × 127); max |x| is not known, so amax = threshold. */
+function cacheStats(amax: Map<string, number>): NonNullable<CalibrationSummary['tensorStats']> {
+  return [...amax].map(([name, t]) => ({ name, amax: t, threshold: t }));
 }
 
 /** Preprocessing for this request: the spec's image size, the model's input, explicit overrides. */
@@ -174,11 +180,12 @@ export const calibrateStep: Step = {
       const amax = amaxFromCache(cacheText, cacheFile);
       s.ctx.info(`using the existing cache ${cacheFile} as given (${amax.size} tensors); its provenance is not checked with --cal_source cache`);
       s.calibrated = { preprocessing: pp, amax, cacheText };
-      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0 };
+      s.calibration = { source: 'cache', algorithm: c.algorithm, cacheHeader: header, samplesRequested: 0, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: 'cache given as the source', executionProvider: 'none', seconds: 0, tensorStats: cacheStats(amax) };
       return `reused ${path.basename(cacheFile)} (${amax.size} tensors)`;
     }
 
     const prepared = await prepareSource(s, pp);
+    let tensorfile: TensorfileWriter | undefined;
     try {
       s.ctx.info(`calibration data: ${prepared.description}`);
       const requested = c.batches * c.batchSize;
@@ -206,7 +213,7 @@ export const calibrateStep: Step = {
         s.ctx.info(`${cacheFile}: ${decision.reason}`);
         const amax = amaxFromCache(cacheText, cacheFile);
         s.calibrated = { preprocessing: pp, amax, cacheText, selection: prepared.selection };
-        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000 };
+        s.calibration = { source: c.source, algorithm: c.algorithm, cacheHeader: header, samplesRequested: requested, samplesUsed: 0, skipped: [], tensors: amax.size, reused: true, reuseReason: decision.reason, executionProvider: 'none', seconds: (performance.now() - t0) / 1000, tensorStats: cacheStats(amax) };
         return `reused ${path.basename(cacheFile)}: provenance matches`;
       }
       if (cacheText !== null && !r.overwrite) {
@@ -230,8 +237,9 @@ export const calibrateStep: Step = {
       } else batches = must(prepared.batches, 'batches');
 
       // --cal_data_file with --cal_image_dir: also write TAO's tensorfile from the same batches.
-      const kept: Batch[] = [];
-      if (plan.tensorfile) batches = tee(batches, kept);
+      // Streamed: each batch goes to the tensorfile as calibration consumes it (never all in memory).
+      tensorfile = plan.tensorfile ? await TensorfileWriter.open(s.outputs, plan.tensorfile) : undefined;
+      if (tensorfile) batches = tee(batches, tensorfile);
 
       const result: CalibrationResult = await runCalibration({
         model: model.onnx,
@@ -280,8 +288,8 @@ export const calibrateStep: Step = {
       const provenance = { ...wanted, algorithm: { ...wanted.algorithm, statistics: result.method, sampleTarget: result.method === 'sampled' ? wanted.algorithm.sampleTarget : null }, samplesUsed: result.samples };
       if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance(provenance));
       if (plan.calibrationReport) await stageWrite(s, 'calibration-report', plan.calibrationReport, JSON.stringify(buildCalibrationReport(result, c.algorithm), null, 1) + '\n');
-      if (plan.tensorfile) {
-        await writeTensorfile(s.outputs, plan.tensorfile, kept, s.ctx.signal);
+      if (plan.tensorfile && tensorfile) {
+        tensorfile.finish();
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
       const amax = new Map(result.tensors.filter((t) => !deployment.floatTensors.includes(t.name)).map((t) => [t.name, t.threshold]));
@@ -298,17 +306,24 @@ export const calibrateStep: Step = {
         reuseReason: decision.reason,
         executionProvider: result.provider,
         seconds: (performance.now() - t0) / 1000,
+        tensorStats: result.tensors.map((t) => ({
+          name: t.name,
+          amax: t.amax,
+          threshold: t.threshold,
+          ...(t.histogram ? { histogram: { edges: t.histogram.counts.map((_, i) => i * t.histogram!.binWidth).concat(t.histogram.counts.length * t.histogram.binWidth), counts: [...t.histogram.counts] } } : {}),
+        })),
       };
       return `${result.tensors.length} tensors from ${result.samples} samples (${c.algorithm}, ${result.provider})`;
     } finally {
+      tensorfile?.close();
       await prepared.close();
     }
   },
 };
 
-async function* tee(src: AsyncIterable<Batch>, into: Batch[]): AsyncGenerator<Batch> {
+async function* tee(src: AsyncIterable<Batch>, into: TensorfileWriter): AsyncGenerator<Batch> {
   for await (const b of src) {
-    into.push(b);
+    into.add(b);
     yield b;
   }
 }

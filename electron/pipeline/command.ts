@@ -1,14 +1,19 @@
 import type { ExportRequest } from '../../shared/request.js';
-import { KEY_MASK, shellQuote } from '../../shared/redact.js';
+import { shellQuote } from '../../shared/redact.js';
 import { EXPORT_DEFAULTS as D } from '../../shared/defaults.js';
 
+/** The key's place in a shown command: the CLI's environment variable, double-quoted so it expands as one word. */
+export const KEY_ENV_REF = '"$EXPORT_STUDIO_KEY"';
+
 /**
- * The CLI command equivalent to a request, with the key masked: shown in the app's Review step,
- * written into reports and logs. Uses TAO's flag names so it pastes into existing scripts
- * (after replacing the mask). Values equal to shared/defaults.ts are left out, as a user would.
+ * The CLI command equivalent to a request, without the key: it reads the key from
+ * EXPORT_STUDIO_KEY (`-k "$EXPORT_STUDIO_KEY"`), so the command runs as pasted once that variable
+ * is set, and neither the app, the report nor a log ever holds the key. Shown in the app's Review
+ * step, written into reports and logs. Uses TAO's flag names so it pastes into existing scripts.
+ * Every option that differs from the CLI's default is written out.
  */
 export function requestToCommand(r: ExportRequest): string {
-  const a: string[] = ['export-studio', 'mask_rcnn', 'export', '-m', r.model, '-k', KEY_MASK];
+  const a: string[] = ['export-studio', 'mask_rcnn', 'export', '-m', r.model, '-k', KEY_ENV_REF];
   if (r.spec) a.push('-e', r.spec);
   a.push('-o', r.outputs.etlt);
   if (r.precision !== D.precision) a.push('--data_type', r.precision);
@@ -24,6 +29,7 @@ export function requestToCommand(r: ExportRequest): string {
   if (r.outputs.resultsDir) a.push('--results_dir', r.outputs.resultsDir);
   if (r.maxBatchSize !== D.maxBatchSize) a.push('--max_batch_size', String(r.maxBatchSize));
   if (r.trtVersion !== D.trtVersion) a.push('--trt_version', r.trtVersion);
+  if (r.maxWorkspaceSize !== D.maxWorkspaceSize) a.push('--max_workspace_size', String(r.maxWorkspaceSize));
   const pp = r.preprocessing;
   if (pp) {
     if (pp.preset !== D.preset) a.push('--preset', pp.preset);
@@ -55,5 +61,5 @@ export function requestToCommand(r: ExportRequest): string {
   }
   if (r.overwrite) a.push('--overwrite');
   if (r.verbose) a.push('-v');
-  return a.map((x) => (x === KEY_MASK ? x : shellQuote(x))).join(' ');
+  return a.map((x) => (x === KEY_ENV_REF ? x : shellQuote(x))).join(' ');
 }

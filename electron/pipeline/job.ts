@@ -84,8 +84,8 @@ export function must<T>(v: T | undefined | null, what: string): T {
 }
 
 /** Stage a file through the OutputSet and remember its role for the artifact list. */
-export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
-  await s.outputs.write(file, data);
+export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array, mode?: number): Promise<void> {
+  await s.outputs.write(file, data, mode);
   s.roles.set(path.resolve(file), role);
 }
 

@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Result, StudioApi } from '../../shared/api.js';
 import { StudioError, asStudioError } from '../../shared/errors.js';
 import { TOKEN_QUERY, WEB_METHODS, type WebMethod, type WsJobEventsMessage } from '../../shared/web-protocol.js';
-import { checkRequest, contentSecurityPolicy, cookieName, newToken, type Verdict } from './security.js';
+import { checkRequest, contentSecurityPolicy, cookieName, newToken, tokensEqual, type Verdict } from './security.js';
 
 export interface WebServerOptions {
   /** 0 = any free port. */
@@ -15,7 +15,11 @@ export interface WebServerOptions {
   /** The renderer build (out/renderer). */
   rendererDir: string;
   /** The host API; `thumbnail` (HostApi) serves /thumb/<id>. */
-  api: StudioApi & { thumbnail?: (imageId: string, size?: number) => Promise<Uint8Array | null> };
+  api: StudioApi & {
+    thumbnail?: (imageId: string, size?: number) => Promise<Uint8Array | null>;
+    /** PUT /upload?dir=&name= (drag-and-drop, issue 12); absent = uploads refused. */
+    upload?: (o: { dir: string; name: string; body: AsyncIterable<Uint8Array>; declaredBytes?: number }) => Promise<Result<{ path: string; bytes: number }>>;
+  };
   /** Fixed token (tests); default a fresh random one. */
   token?: string;
 }
@@ -124,6 +128,24 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     sendJson(res, status, result);
   }
 
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'PUT') {
+      req.resume();
+      return send(res, 405, 'text/plain; charset=utf-8', 'Use PUT\n', { allow: 'PUT' });
+    }
+    const dir = url.searchParams.get('dir');
+    const name = url.searchParams.get('name');
+    if (!options.api.upload || !dir || !name) {
+      req.resume();
+      return sendJson(res, 400, invalid('PUT /upload?dir=<server folder>&name=<file name> with the file as the body'));
+    }
+    const len = req.headers['content-length'];
+    const declared = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+    const result = await options.api.upload({ dir, name, body: req as AsyncIterable<Uint8Array>, ...(declared !== undefined ? { declaredBytes: declared } : {}) });
+    if (!req.complete) req.resume();
+    sendJson(res, result.ok ? 200 : result.error.code === 'E_REQUEST_INVALID' ? 400 : 422, result);
+  }
+
   async function handleThumb(res: ServerResponse, id: string, url: URL): Promise<void> {
     const size = url.searchParams.has('size') ? Number(url.searchParams.get('size')) : undefined;
     let jpeg: Uint8Array | null;
@@ -139,9 +161,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   async function handleStatic(req: IncomingMessage, res: ServerResponse, url: URL, tokenInQuery: boolean): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { allow: 'GET, HEAD' });
     const extra: Record<string, string> = {};
-    // Opened with ?token=: remember it in a cookie so the page's own asset requests pass.
+    // Opened with ?token=: remember it in a cookie so the page's own asset requests pass — only when
+    // the query token itself is the right one (the request may have passed on its cookie or header).
     const q = url.searchParams.get(TOKEN_QUERY);
-    if (tokenInQuery && q) extra['set-cookie'] = `${cookieName(port)}=${q}; HttpOnly; SameSite=Strict; Path=/`;
+    if (tokenInQuery && q && tokensEqual(q, token)) extra['set-cookie'] = `${cookieName(port)}=${q}; HttpOnly; SameSite=Strict; Path=/`;
     let rel: string;
     try {
       rel = decodeURIComponent(url.pathname);
@@ -168,13 +191,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const isApi = url.pathname.startsWith('/api/');
+    const isApi = url.pathname.startsWith('/api/') || url.pathname === '/upload';
     const verdict = checkRequest(req, url, port, token, { headerOnly: isApi });
     if (!verdict.ok) {
       req.resume();
       return refuse(res, verdict);
     }
     const route = async () => {
+      if (url.pathname === '/upload') return handleUpload(req, res, url);
       if (isApi) return handleApi(req, res, url.pathname.slice('/api/'.length));
       if (url.pathname.startsWith('/thumb/')) {
         let id: string;

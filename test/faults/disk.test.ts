@@ -115,8 +115,9 @@ describe('(c) disk full during each write', () => {
     if (mountProblem) return needs(ctx, condition(false, `cannot mount a tmpfs (${mountProblem}): run the suite as root (CI does) to cover disk full and read-only`));
     const etltBytes = 4 + (await fs.stat(S.tlt)).size;
     const onnxBytes = (await fs.stat(S.onnx)).size;
-    // precious + .etlt + .onnx + their two lock files + the DS config's lock: its data page is the one missing.
-    const disk = await smallDisk('full-ds', 1 + pagesOf(etltBytes) + pagesOf(onnxBytes) + 3);
+    // precious + .etlt + .onnx + the four lock files taken at validate (.etlt, .onnx, DS config, labels):
+    // the DS config's data page is the one missing.
+    const disk = await smallDisk('full-ds', 1 + pagesOf(etltBytes) + pagesOf(onnxBytes) + 4);
     const side = await scratch('full-ds-side');
     const err = await failure(await int8Request(S, side, { etlt: path.join(disk, 'model.etlt') }));
     expect(err.code).toBe('E_DISK_FULL');

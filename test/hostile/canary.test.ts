@@ -68,7 +68,7 @@ describe('canary key: CLI', () => {
     const names = ((await fs.readdir(out, { recursive: true })) as string[]).sort();
     expect(names).toEqual(expect.arrayContaining(['x.log', 'report.json', 'results/status.json', 'cal.bin.json', 'cal.calibration.json', 'nvinfer_config.txt']));
     expect(await filesWithCanary(out)).toEqual([]);
-    expect(await fs.readFile(path.join(out, 'x.log'), 'utf8')).toContain('********');
+    expect(await fs.readFile(path.join(out, 'x.log'), 'utf8')).toContain('-k "$EXPORT_STUDIO_KEY"');
   });
 
   it('with --ds_embed_key the key is in nvinfer_config.txt and nowhere else', async () => {
@@ -151,7 +151,7 @@ describe('canary key: host (JobManager events, job registry, settings and recent
     expect(registry.ok && registry.value.length).toBe(2);
     answers.push(registry);
 
-    expect((answers[1] as { ok: boolean; value: string }).value).toContain('********');
+    expect((answers[1] as { ok: boolean; value: string }).value).toContain('-k "$EXPORT_STUDIO_KEY"');
     expect(JSON.stringify(answers)).not.toContain(CANARY);
     expect(batches.length).toBeGreaterThan(0);
     expect(JSON.stringify(batches)).not.toContain(CANARY);

@@ -1,10 +1,13 @@
-import fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
 import type { Preprocessing } from '../../../shared/request.js';
 import { decodeImage, type DecodedImage } from './decode.js';
 import { PRESETS } from './presets.js';
 import { resizeBilinear, type ResizeMapping } from './resize.js';
 import type { ResolvedPreprocessing } from './types.js';
+import { readRegularFile } from '../io/inputs.js';
+
+/** Largest image file read for calibration or preview. */
+export const IMAGE_FILE_MAX_BYTES = 256 * 2 ** 20;
 
 /**
  * TAO Mask R-CNN trains with TF 1.15, where `tf.image.resize` is the v1 `resize_images`:
@@ -93,7 +96,7 @@ export function resolvePreprocessing(req: Preprocessing | undefined, ctx: Prepro
   }
   if (!size) {
     const where = model ? `The model input ${model.text} has dynamic height/width` : 'The model input shape is unknown';
-    throw new StudioError('E_PREPROCESSING', `${where} and no input size was given`, 'Set the input size, e.g. preprocessing.size [832, 1344] (height, width), or pass the experiment spec so its image_size is used.');
+    throw new StudioError('E_PREPROCESSING', `${where} and no input size was given`, 'Pass --input_size HEIGHTxWIDTH (e.g. --input_size 832x1344), or the experiment spec (-e) so its image_size is used.');
   }
   if (!Number.isInteger(size[0]) || !Number.isInteger(size[1]) || size[0] < 1 || size[1] < 1) {
     throw new StudioError('E_PREPROCESSING', `Invalid input size ${size[0]}×${size[1]}`, 'Height and width must be positive integers.');
@@ -199,9 +202,10 @@ export type PreprocessFn = (input: ImageInput, pp: ResolvedPreprocessing, id: st
 /** Read a file, mapping file-system errors to StudioErrors that name it. */
 export async function readImageFile(file: string): Promise<Uint8Array> {
   try {
-    return await fs.readFile(file);
+    return await readRegularFile(file, IMAGE_FILE_MAX_BYTES, 'Image');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof StudioError && e.code !== 'E_FILE_NOT_FOUND') throw e;
+    const code = ((e as StudioError).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new StudioError('E_FILE_NOT_FOUND', `Image not found: ${file}`, 'Check the path; the file may have been moved or deleted.', { file }, { cause: e });
     throw new StudioError('E_FILE_UNREADABLE', `Cannot read image ${file}: ${(e as Error).message}`, 'Check the file permissions.', { file }, { cause: e });
   }

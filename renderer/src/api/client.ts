@@ -1,4 +1,7 @@
-import type { StudioApi } from '../../../shared/api.js';
+import type { Result, StudioApi } from '../../../shared/api.js';
+
+/** Web mode: send a dropped file to the server (PUT /upload), with progress. */
+export type UploadFn = (file: Blob, dir: string, name: string, onProgress: (sent: number, total: number) => void) => Promise<Result<{ path: string; bytes: number }>>;
 
 export type ApiMode = 'electron' | 'web' | 'mock';
 
@@ -11,4 +14,6 @@ export interface StudioClient {
    * webUtils.getPathForFile). null in a browser: web pages never see local paths.
    */
   pathForFile(file: File): string | null;
+  /** Web mode only: a drop becomes an upload into a workspace folder on the server (issue 12). */
+  upload?: UploadFn;
 }

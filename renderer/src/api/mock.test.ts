@@ -94,11 +94,11 @@ describe('tensorStatsOf', () => {
     const report = {
       calibration: {
         tensorStats: [
-          { name: 'a', amax: 1.5 },
-          { name: 'b', amax: 2, histogram: { edges: [0, 1, 2], counts: [5, 6] } },
-          { name: 'c', amax: 'x' },
-          { name: 'd', amax: 3, histogram: { edges: [0, 1], counts: [5, 6] } },
-          null,
+          { name: 'a', amax: 1.5, threshold: 1.2 },
+          { name: 'b', amax: 2, threshold: 2, histogram: { edges: [0, 1, 2], counts: [5, 6] } },
+          { name: 'c', amax: 'x', threshold: 1 },
+          { name: 'd', amax: 3, threshold: 2.5, histogram: { edges: [0, 1], counts: [5, 6] } },
+          { name: 'e', amax: 3 },
         ],
       },
     } as never;

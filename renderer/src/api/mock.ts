@@ -55,7 +55,7 @@ function fakeSha(seed: string): string {
   return out.slice(0, 64);
 }
 
-/** Per-tensor amax and a histogram for the calibration charts (optional report extension). */
+/** Per-tensor amax, threshold and a histogram for the calibration charts (CalibrationSummary.tensorStats). */
 function fakeTensorStats(): TensorStat[] {
   const names = ['Input', 'conv1/Relu:0', 'block_1a_relu', 'block_2a_relu', 'block_3a_relu', 'block_4a_relu', 'fpn_p2', 'fpn_p3', 'fpn_p4', 'fpn_p5', 'fpn_p6', 'rpn_conv/Relu', 'mask_fcn1/Relu', 'mask_fcn4/Relu'];
   return names.map((name, i) => {
@@ -63,7 +63,7 @@ function fakeTensorStats(): TensorStat[] {
     const bins = 64;
     const edges = Array.from({ length: bins + 1 }, (_, b) => (b / bins) * amax);
     const counts = Array.from({ length: bins }, (_, b) => Math.round(200000 * Math.exp(-b / (4 + (i % 5) * 2)) + 50));
-    return { name, amax, histogram: { edges, counts } };
+    return { name, amax, threshold: Math.round(amax * 0.9 * 1000) / 1000, histogram: { edges, counts } };
   });
 }
 
@@ -389,6 +389,8 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
     },
     loadKey: async (modelPath) => ok(keyring.get(modelPath) ?? null),
     openFolder: async () => ok(undefined),
+    preflight: async () => ok({ outputs: [], problems: [] }),
+    makeDir: async (p) => ok(p),
   };
 }
 

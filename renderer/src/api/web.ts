@@ -1,7 +1,7 @@
 import type { JobEventBatch, Result, StudioApi } from '../../../shared/api.js';
 import type { StudioErrorData } from '../../../shared/errors.js';
 import { TOKEN_HEADER, TOKEN_QUERY, WEB_METHODS, type WebMethod, type WsJobEventsMessage } from '../../../shared/web-protocol.js';
-import type { StudioClient } from './client.js';
+import type { StudioClient, UploadFn } from './client.js';
 
 const TOKEN_STORAGE_KEY = 'export-studio.token';
 
@@ -190,6 +190,31 @@ export function createWebApi(opts: WebClientOptions): StudioApi {
   };
 }
 
+/** PUT /upload with XMLHttpRequest (fetch has no upload progress); the token in the header. */
+export function createUploader(opts: Pick<WebClientOptions, 'origin' | 'token'>): UploadFn {
+  const origin = opts.origin.replace(/\/$/, '');
+  return (file, dir, name, onProgress) =>
+    new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('PUT', `${origin}/upload?${new URLSearchParams({ dir, name }).toString()}`);
+      xhr.setRequestHeader(TOKEN_HEADER, opts.token);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+      xhr.onload = () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          // handled below
+        }
+        if (isResult(body)) resolve(body as Result<{ path: string; bytes: number }>);
+        else resolve({ ok: false, error: transportError(`The upload of ${name} got answer ${xhr.status}`, 'Check the terminal running `export-studio serve`.', { status: xhr.status }) });
+      };
+      xhr.onerror = () => resolve({ ok: false, error: transportError(`The upload of ${name} failed (network)`, 'Check that `export-studio serve` is still running, then drop the file again.') });
+      xhr.send(file);
+    });
+}
+
 export function createWebClient(opts: WebClientOptions): StudioClient {
-  return { api: createWebApi(opts), mode: 'web', pathForFile: () => null };
+  return { api: createWebApi(opts), mode: 'web', pathForFile: () => null, upload: createUploader(opts) };
 }

@@ -25,6 +25,15 @@ export function makeTheme(mode: 'light' | 'dark'): Theme {
         },
       },
       MuiButtonBase: { defaultProps: { disableRipple: false } },
+      // Contained buttons: the global 2px ring disappears against their fill; a thicker ring with a
+      // halo stays visible in both themes (issue 12).
+      MuiButton: {
+        styleOverrides: {
+          root: {
+            '&.Mui-focusVisible': { outline: `3px solid ${dark ? '#8ab4f8' : '#1a5fb4'}`, outlineOffset: 3, boxShadow: `0 0 0 6px ${dark ? 'rgba(138,180,248,0.35)' : 'rgba(26,95,180,0.25)'}` },
+          },
+        },
+      },
       MuiPaper: { defaultProps: { variant: 'outlined' } },
     },
   });

@@ -13,8 +13,11 @@ import {
   ListItemButton,
   ListItemIcon,
   ListItemText,
+  Stack,
+  TextField,
   Typography,
 } from '@mui/material';
+import CreateNewFolderIcon from '@mui/icons-material/CreateNewFolder';
 import FolderIcon from '@mui/icons-material/Folder';
 import InsertDriveFileIcon from '@mui/icons-material/InsertDriveFile';
 import ArrowUpwardIcon from '@mui/icons-material/ArrowUpward';
@@ -24,6 +27,7 @@ import { formatBytes } from '../../../shared/format.js';
 import { useApi } from '../app/client-context.js';
 import { ErrorAlert } from './ErrorAlert.js';
 import { KIND_LABEL, matchesKind, picksDirectory } from './file-kinds.js';
+import { join } from '../store/paths.js';
 
 interface Props {
   open: boolean;
@@ -53,6 +57,9 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
   const [listing, setListing] = useState<DirListing | null>(null);
   const [error, setError] = useState<StudioErrorData | null>(null);
   const [loading, setLoading] = useState(false);
+  /** The path box: type or paste a folder (or a file to pick it), Enter goes there. */
+  const [typed, setTyped] = useState('');
+  const [newName, setNewName] = useState<string | null>(null);
 
   const load = async (dir: string | null) => {
     setLoading(true);
@@ -60,10 +67,12 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
     setLoading(false);
     if (r.ok) {
       setListing(r.value);
+      setTyped(r.value.path);
       setError(null);
     } else if (dir !== null && listing === null) {
-      // The start folder is gone: fall back to the default.
-      void load(null);
+      // The field's folder does not exist (yet): open the nearest folder above it that does.
+      const up = dir.replace(/[\\/]+[^\\/]*[\\/]*$/, '');
+      void load(up && up !== dir && r.error.code === 'E_FILE_NOT_FOUND' ? up : null);
     } else setError(r.error);
   };
 
@@ -72,6 +81,26 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
   }, [open]);
 
   const dirMode = picksDirectory(kind);
+  const goTyped = async () => {
+    const p = typed.trim();
+    if (!p) return;
+    // A file of the right kind is picked; anything else is opened as a folder.
+    if (!dirMode && matchesKind(p, kind)) {
+      const parent = p.replace(/[\\/][^\\/]*$/, '') || '/';
+      const r = await api.browse(parent, kind);
+      if (r.ok && r.value.entries.some((e) => e.kind === 'file' && e.path === p)) return onPick(p);
+    }
+    void load(p);
+  };
+  const makeFolder = async () => {
+    const name = (newName ?? '').trim();
+    if (!listing || !name) return;
+    const r = await api.makeDir(join(listing.path, name));
+    if (r.ok) {
+      setNewName(null);
+      void load(r.value);
+    } else setError(r.error);
+  };
   const entries = (listing?.entries ?? []).filter((e) => e.kind === 'dir' || matchesKind(e.name, kind));
   entries.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
 
@@ -80,6 +109,50 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
       <DialogTitle id="file-browser-title">Choose {KIND_LABEL[kind]}</DialogTitle>
       <DialogContent dividers sx={{ p: 0, minHeight: 360 }}>
         {loading && <LinearProgress aria-label="Loading folder" />}
+        <Stack direction="row" spacing={1} sx={{ px: 2, pt: 1.5, alignItems: 'center' }}>
+          <TextField
+            label="Path on the server"
+            size="small"
+            fullWidth
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                void goTyped();
+              }
+            }}
+            slotProps={{ htmlInput: { 'data-testid': 'file-browser-path-input', spellCheck: false } }}
+          />
+          <Button size="small" startIcon={<CreateNewFolderIcon />} onClick={() => setNewName('')} disabled={!listing} data-testid="file-browser-new-folder" sx={{ whiteSpace: 'nowrap', flexShrink: 0 }}>
+            New folder
+          </Button>
+        </Stack>
+        {newName !== null && (
+          <Stack direction="row" spacing={1} sx={{ px: 2, pt: 1, alignItems: 'center' }}>
+            <TextField
+              label="New folder name"
+              size="small"
+              autoFocus
+              fullWidth
+              value={newName}
+              onChange={(e) => setNewName(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') {
+                  e.preventDefault();
+                  void makeFolder();
+                } else if (e.key === 'Escape') {
+                  e.stopPropagation();
+                  setNewName(null);
+                }
+              }}
+              slotProps={{ htmlInput: { 'data-testid': 'file-browser-new-folder-name' } }}
+            />
+            <Button size="small" variant="contained" onClick={() => void makeFolder()} disabled={!newName.trim() || /[\\/]/.test(newName)} data-testid="file-browser-create">
+              Create
+            </Button>
+          </Stack>
+        )}
         {listing && (
           <Box sx={{ px: 2, py: 1, borderBottom: 1, borderColor: 'divider' }}>
             <Breadcrumbs aria-label="Current folder" maxItems={6}>
@@ -99,7 +172,7 @@ export function FileBrowserDialog({ open, kind, startDir, onPick, onClose }: Pro
         )}
         {error && (
           <Box sx={{ p: 2 }}>
-            <ErrorAlert error={error} />
+            <ErrorAlert error={error} actions={false} />
           </Box>
         )}
         <List dense aria-label="Folder contents" sx={{ maxHeight: 420, overflow: 'auto' }}>

@@ -28,6 +28,9 @@ describe('reduceJobEvents', () => {
     s = reduceJobEvents(s, [{ type: 'result', report }]);
     expect(s.status).toBe('done');
     expect(s.report).toBe(report);
+    // Done means every stage resolved and the bar at 100 %, even for stages that never reported.
+    expect(s.stages.filter((x) => x.status === 'pending' || x.status === 'running')).toEqual([]);
+    expect(overallFraction(s)).toBe(1);
   });
 
   it('appends log lines with increasing seq and trims the front past LOG_LIMIT', () => {

@@ -128,6 +128,13 @@ export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): J
         report = e.report;
         status = 'done';
         progress = null;
+        // A finished job resolves every stage: one that never reported is marked from the report
+        // (or skipped), so the bar ends at 100 % and no stage stays "pending" or "running".
+        stages = stages.map((s) => {
+          if (s.status !== 'pending' && s.status !== 'running') return s;
+          const r = (Array.isArray(e.report.stages) ? e.report.stages : []).find((x) => x.stage === s.id);
+          return { ...s, status: r ? r.status : 'skipped', ...(r?.detail ? { detail: r.detail } : {}) };
+        });
         break;
       case 'error':
         error = e.error;
@@ -159,6 +166,7 @@ function mergeArtifacts(old: ArtifactInfo[], added: ArtifactInfo[]): ArtifactInf
 
 /** Fraction 0–1 of the whole job, counting finished stages and the running stage's progress. */
 export function overallFraction(state: JobState): number {
+  if (state.status === 'done') return 1;
   const relevant = state.stages.filter((s) => s.status !== 'skipped');
   if (relevant.length === 0) return 0;
   let done = relevant.filter((s) => s.status === 'done').length;

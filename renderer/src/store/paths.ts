@@ -1,6 +1,6 @@
 /**
- * Path helpers for paths of the machine running the pipeline (POSIX or Windows), pure. They live
- * in shared/defaults.ts with the default output paths, so the app computes its defaults with the
- * same code as the CLI, the worker and web mode.
+ * Path helpers for paths of the machine running the pipeline (POSIX or Windows), pure. The default
+ * output paths come from shared/defaults.ts — the one module the CLI, the worker, web mode and the
+ * wizard share — so the wizard pre-fills what the pipeline plans.
  */
-export { basename, dirname, join, sibling, stem, defaultEtltPath } from '../../../shared/defaults.js';
+export { basename, defaultEtltPath, dirname, join, sibling, stem } from '../../../shared/defaults.js';

@@ -79,7 +79,10 @@ export function restoreWizard(text: string | null): boolean {
     const patch: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(data)) {
       if (!(k in current) || typeof current[k] === 'function' || NEVER_STORED[name]?.includes(k)) continue;
-      patch[k] = v;
+      // Nested option groups merge over today's defaults: a field added since the save keeps its default.
+      const cur = current[k];
+      const plain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Set);
+      patch[k] = plain(v) && plain(cur) ? { ...cur, ...v } : v;
     }
     store.setState(patch);
   }

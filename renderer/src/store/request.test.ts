@@ -146,3 +146,24 @@ describe('maskKey', () => {
     expect(maskKey('')).toBe('');
   });
 });
+
+describe('every pipeline option the CLI sets can be set in the wizard (issue 8)', () => {
+  it('advanced outputs, engine, batch/workspace sizes, verbose, histogram, reuse and spec-less preprocessing reach the request', () => {
+    const o = options({ precision: 'int8' });
+    o.outputs = { ...o.outputs, onnx: '/o/plain.onnx', engine: '/o/m.engine', logFile: '/o/x.log', resultsDir: '/o/res', report: true, reportPath: '/o/r.json', qdqPath: '/o/q.onnx', dsEmbedKey: true, overwrite: true };
+    o.advanced = { maxBatchSize: 4, maxWorkspaceSize: 1 << 30, verbose: true };
+    o.calibration = { ...o.calibration, source: 'image-dir', imageDir: '/d', histogram: 'exact', reuse: 'never', resize: 'stretch', algorithm: 'percentile', percentile: 99.9, seed: 3, acceptFewer: true };
+    const src = source({ modelPath: '/m/x.onnx', preset: 'imagenet', pp: { height: '832', width: '1344', mean: '1, 2, 3', scale: '0.5 0.5 0.5', order: 'bgr', layout: 'nhwc' } });
+    const req = buildRequest(src, o, initialImages(), { enabled: false });
+    expect(req.outputs).toMatchObject({ onnx: '/o/plain.onnx', engine: '/o/m.engine', logFile: '/o/x.log', resultsDir: '/o/res', report: '/o/r.json', qdq: '/o/q.onnx', dsConfigEmbedKey: true });
+    expect(req).toMatchObject({ maxBatchSize: 4, maxWorkspaceSize: 1 << 30, verbose: true, overwrite: true, fidelity: { enabled: false } });
+    expect(req.calibration).toMatchObject({ histogram: 'exact', reuse: 'never', resize: 'stretch', algorithm: 'percentile', percentile: 99.9, seed: 3, acceptFewer: true });
+    expect(req.preprocessing).toEqual({ preset: 'imagenet', size: [832, 1344], mean: [1, 2, 3], scale: [0.5, 0.5, 0.5], order: 'bgr', layout: 'nhwc' });
+    expect(validateRequest(req)).toEqual([]);
+  });
+
+  it('the batch size default is the CLI’s (shared/defaults.ts)', () => {
+    expect(initialOptions().calibration.batchSize).toBe(16);
+    expect(initialOptions().calibration.batches).toBe(10);
+  });
+});

@@ -3,14 +3,19 @@ import { ExportRequestSchema } from '../../../shared/request.js';
 import { KEY_MASK } from '../../../shared/redact.js';
 import type { ImagesState } from './images.js';
 import type { OptionsState } from './options.js';
-import { needsKey, keyVerified, type SourceState } from './source.js';
+import { needsKey, keyVerified, type PreprocessingFields, type SourceState } from './source.js';
 import type { StepId } from './steps.js';
-import { appWorkDir, defaultCachePath, defaultEtltPath, defaultQdqPath } from '../../../shared/defaults.js';
+import { appWorkDir, defaultCachePath, defaultEtltPath, defaultOnnxPath, defaultQdqPath, sibling } from '../../../shared/defaults.js';
 
 /** The .etlt: the user's, else TAO's default beside the model (shared/defaults.ts). */
 export function effectiveEtlt(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.etltEdited || source.modelPath.trim() === '') return options.outputs.etlt;
   return defaultEtltPath(source.modelPath.trim(), options.precision);
+}
+
+/** The plain ONNX the job writes beside the .etlt with the DeepStream config (never the model's own name). */
+export function effectivePlainOnnx(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
+  return options.outputs.onnx.trim() || defaultOnnxPath(effectiveEtlt(source, options), source.modelPath.trim());
 }
 
 /** The INT8 cache: the user's, else `cal.bin` in the app's working directory, the .etlt's folder. */
@@ -30,6 +35,8 @@ function calibrationFor(options: OptionsState, images: Pick<ImagesState, 'images
     percentile: c.percentile,
     resize: c.resize,
     acceptFewer: c.acceptFewer,
+    histogram: c.histogram,
+    reuse: c.reuse,
   };
   switch (c.source) {
     case 'spec-loader':
@@ -49,18 +56,64 @@ function calibrationFor(options: OptionsState, images: Pick<ImagesState, 'images
   }
 }
 
-/** The request the wizard would send now (not yet validated). */
-export function buildRequest(source: SourceState, options: OptionsState, images: Pick<ImagesState, 'images' | 'selection'>): ExportRequestInput {
+/** Three numbers (comma, semicolon or space separated), or null when the text is not that. */
+export function parseTriple(text: string): [number, number, number] | null {
+  const parts = text.split(/[;,\s]+/).filter(Boolean).map(Number);
+  return parts.length === 3 && parts.every((x) => Number.isFinite(x)) ? [parts[0]!, parts[1]!, parts[2]!] : null;
+}
+
+function positiveInt(text: string): number | null {
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** Problems with the typed spec-less preprocessing fields, in the words of the Spec step. */
+export function preprocessingProblems(pp: PreprocessingFields): string[] {
+  const out: string[] = [];
+  const h = pp.height.trim();
+  const w = pp.width.trim();
+  if ((h !== '' || w !== '') && (positiveInt(h) === null || positiveInt(w) === null)) out.push('Input size: give both height and width as positive whole numbers');
+  if (pp.mean.trim() !== '' && parseTriple(pp.mean) === null) out.push('Mean: give three numbers, e.g. 123.675, 116.28, 103.53');
+  const scale = pp.scale.trim() === '' ? null : parseTriple(pp.scale);
+  if (pp.scale.trim() !== '' && (scale === null || scale.some((x) => x <= 0))) out.push('Scale: give three positive numbers, e.g. 0.017, 0.017, 0.017');
+  return out;
+}
+
+/** The preprocessing of a spec-less request: the preset plus every field that is set and valid. */
+export function preprocessingFor(source: Pick<SourceState, 'preset' | 'pp'>): Preprocessing {
+  const out: Preprocessing = { preset: source.preset };
+  const { pp } = source;
+  const h = positiveInt(pp.height);
+  const w = positiveInt(pp.width);
+  if (h !== null && w !== null) out.size = [h, w];
+  const mean = pp.mean.trim() ? parseTriple(pp.mean) : null;
+  if (mean) out.mean = mean;
+  const scale = pp.scale.trim() ? parseTriple(pp.scale) : null;
+  if (scale && scale.every((x) => x > 0)) out.scale = scale;
+  if (pp.order) out.order = pp.order;
+  if (pp.layout) out.layout = pp.layout;
+  return out;
+}
+
+/** The request the wizard would send now (not yet validated). `fidelity`: the INT8 check's switch. */
+export function buildRequest(source: SourceState, options: OptionsState, images: Pick<ImagesState, 'images' | 'selection'>, fidelity?: { enabled: boolean }): ExportRequestInput {
   const etlt = effectiveEtlt(source, options);
   const int8 = options.precision === 'int8';
-  const outputs: ExportRequestInput['outputs'] = { etlt, dsConfig: options.outputs.dsConfig };
-  const lib = options.outputs.dsCustomLib.trim();
-  if (options.outputs.dsConfig && lib) outputs.dsCustomLib = lib;
+  const o = options.outputs;
+  const outputs: ExportRequestInput['outputs'] = { etlt, dsConfig: o.dsConfig };
+  const lib = o.dsCustomLib.trim();
+  if (o.dsConfig && lib) outputs.dsCustomLib = lib;
   if (int8) {
     const cache = effectiveCache(source, options);
     if (cache) outputs.cache = cache;
-    if (options.outputs.qdq && etlt) outputs.qdq = defaultQdqPath(etlt);
+    if (o.qdq && etlt) outputs.qdq = o.qdqPath.trim() || defaultQdqPath(etlt);
   }
+  if (o.report && etlt) outputs.report = o.reportPath.trim() || sibling(etlt, '.report.json');
+  if (o.onnx.trim()) outputs.onnx = o.onnx.trim();
+  if (o.logFile.trim()) outputs.logFile = o.logFile.trim();
+  if (o.engine.trim()) outputs.engine = o.engine.trim();
+  if (o.resultsDir.trim()) outputs.resultsDir = o.resultsDir.trim();
+  if (o.dsConfig && o.dsEmbedKey) outputs.dsConfigEmbedKey = true;
   const req: ExportRequestInput = {
     model: source.modelPath.trim(),
     key: source.key,
@@ -68,12 +121,18 @@ export function buildRequest(source: SourceState, options: OptionsState, images:
     trtVersion: options.trtVersion.trim(),
     outputs,
     gpu: options.gpu,
-    overwrite: options.outputs.overwrite,
+    overwrite: o.overwrite,
+    maxBatchSize: options.advanced.maxBatchSize,
+    maxWorkspaceSize: options.advanced.maxWorkspaceSize,
+    verbose: options.advanced.verbose,
   };
   const spec = source.specPath.trim();
   if (spec) req.spec = spec;
-  else req.preprocessing = { preset: source.preset } satisfies Preprocessing;
-  if (int8) req.calibration = calibrationFor(options, images);
+  else req.preprocessing = preprocessingFor(source);
+  if (int8) {
+    req.calibration = calibrationFor(options, images);
+    if (fidelity) req.fidelity = { enabled: fidelity.enabled };
+  }
   return req;
 }
 
@@ -131,6 +190,8 @@ export function stepBlockers(step: StepId, source: SourceState, options: Options
       break;
     case 'spec':
       if (source.specPath.trim() && source.spec === null) out.push('The spec has not been parsed');
+      // A dynamic input without a size blocks only INT8 and the DeepStream config: Review says so.
+      if (!source.specPath.trim()) out.push(...preprocessingProblems(source.pp));
       break;
     case 'calibration': {
       const c = options.calibration;
@@ -149,6 +210,25 @@ export function stepBlockers(step: StepId, source: SourceState, options: Options
   const issues = validateRequest(buildRequest(source, options, images)).filter((i) => i.step === step);
   if (out.length === 0) out.push(...issues.map((i) => `${i.path}: ${i.message}`));
   return out;
+}
+
+/**
+ * What the model input's shape fixes (the same reading as the pipeline's preprocess.ts): rank 4
+ * with batch or rank 3 without (Mask R-CNN's [3, H, W]); the 3-channel axis gives the layout.
+ */
+export function inputGeometry(shape: readonly (number | string | null)[] | null): { text: string; layout?: 'nchw' | 'nhwc'; size?: [number, number]; dynamic: boolean } {
+  if (!shape) return { text: '?', dynamic: false };
+  const text = `[${shape.map((d) => (typeof d === 'number' && d > 0 ? String(d) : '?')).join(', ')}]`;
+  if (shape.length !== 3 && shape.length !== 4) return { text, dynamic: false };
+  const o = shape.length - 3;
+  const isStatic = (d: unknown): d is number => typeof d === 'number' && d > 0;
+  const first = shape[o];
+  const last = shape[o + 2];
+  const layout = first === 3 && last !== 3 ? 'nchw' : last === 3 && first !== 3 ? 'nhwc' : undefined;
+  if (!layout) return { text, dynamic: false };
+  const [h, w] = layout === 'nhwc' ? [shape[o], shape[o + 1]] : [shape[o + 1], shape[o + 2]];
+  if (isStatic(h) && isStatic(w)) return { text, layout, size: [h, w], dynamic: false };
+  return { text, layout, dynamic: true };
 }
 
 export const KEY_BLOCKER = 'Check the key first (Enter or leave the field)';

@@ -30,7 +30,21 @@ export interface SourceState {
   specCheck: CheckState;
   /** For spec-less models: which preprocessing preset to use. */
   preset: PreprocessingPreset;
+  /** For spec-less models: explicit overrides of the preset (the CLI's --input_size, --mean, …), as typed. */
+  pp: PreprocessingFields;
 }
+
+/** The spec-less preprocessing fields as typed ('' = not set: the preset or the model decides). */
+export interface PreprocessingFields {
+  height: string;
+  width: string;
+  mean: string;
+  scale: string;
+  order: '' | 'rgb' | 'bgr';
+  layout: '' | 'nchw' | 'nhwc';
+}
+
+export const EMPTY_PP: PreprocessingFields = { height: '', width: '', mean: '', scale: '', order: '', layout: '' };
 
 export function initialSource(): SourceState {
   return {
@@ -45,6 +59,7 @@ export function initialSource(): SourceState {
     spec: null,
     specCheck: { status: 'idle' },
     preset: 'tao-maskrcnn',
+    pp: EMPTY_PP,
   };
 }
 

@@ -13,19 +13,28 @@ export function CalibrationCharts({ stats }: { stats: TensorStat[] }) {
   const hist = withHist.find((s) => s.name === selected)?.histogram;
   const top = stats.slice(0, 40);
   const theme = useTheme();
+  // Ranges span decades (box decoders in the hundreds, activations near 1): on a linear axis most
+  // bars would be hairlines, so a wide spread gets a square-root axis (still starting at 0).
+  const positive = top.map((s) => s.amax).filter((v) => v > 0);
+  const spread = positive.length > 0 ? Math.max(...positive) / Math.min(...positive) : 1;
+  const scaleType = spread > 30 ? ('sqrt' as const) : ('linear' as const);
 
   return (
     <Stack spacing={2} data-testid="calibration-charts">
       <Box>
-        <Typography variant="subtitle2">Per-tensor amax{stats.length > top.length ? ` (first ${top.length} of ${stats.length})` : ''}</Typography>
-        <Box data-testid="chart-amax" aria-label="Bar chart of per-tensor amax" role="img">
+        <Typography variant="subtitle2">
+          Per-tensor range: max |x| seen and the clip threshold the cache stores (scale × 127){stats.length > top.length ? ` — first ${top.length} of ${stats.length}` : ''}
+        </Typography>
+        <Box data-testid="chart-amax" data-tensors={top.length} aria-label="Bar chart of per-tensor amax and calibration threshold" role="img">
           <BarChart
-            height={Math.max(220, top.length * 22 + 40)}
+            height={Math.max(220, top.length * 26 + 60)}
             layout="horizontal"
-            yAxis={[{ scaleType: 'band', data: top.map((s) => s.name), width: 150 }]}
-            xAxis={[{ label: 'amax' }]}
-            series={[{ data: top.map((s) => s.amax), label: 'amax', color: theme.palette.primary.main }]}
-            hideLegend
+            yAxis={[{ scaleType: 'band', data: top.map((s) => s.name), width: 170 }]}
+            xAxis={[{ label: scaleType === 'sqrt' ? '|activation| (square-root axis)' : '|activation|', min: 0, scaleType }]}
+            series={[
+              { data: top.map((s) => s.amax), label: 'max |x|', color: theme.palette.primary.light },
+              { data: top.map((s) => s.threshold), label: 'threshold', color: theme.palette.primary.dark },
+            ]}
             grid={{ vertical: true }}
           />
         </Box>

@@ -34,6 +34,11 @@ export function FidelityPanel({ report }: { report: FidelityReport }) {
   const layers = extras.suggestedLayers ?? report.suggestedFp16;
   const flags = report.suggestedFp16.length ? trtexecFlags(layers) : '';
   const worst = report.sensitivity.slice(0, 20);
+  // Bars start at the lowest SNR (it may be negative) and stop a little past the highest finite one:
+  // one lossless tensor (SNR = ∞ or 200 dB) must not squeeze every real bar to a hairline.
+  const finite = worst.map((s) => s.snrDb).filter((v) => Number.isFinite(v) && v < 200);
+  const snrMax = finite.length > 0 ? Math.max(...finite) * 1.15 + 1 : 60;
+  const snrMin = Math.min(0, ...finite);
   const d = report.detections;
   return (
     <Stack spacing={1.5} data-testid="result-fidelity">
@@ -86,8 +91,8 @@ export function FidelityPanel({ report }: { report: FidelityReport }) {
                 height={Math.max(200, worst.length * 22 + 40)}
                 layout="horizontal"
                 yAxis={[{ scaleType: 'band', data: worst.map((s) => s.name), width: 180 }]}
-                xAxis={[{ label: 'output SNR (dB)' }]}
-                series={[{ data: worst.map((s) => Math.min(s.snrDb, 200)), label: 'SNR dB', color: theme.palette.warning.main }]}
+                xAxis={[{ label: 'output SNR (dB)', min: snrMin, max: snrMax }]}
+                series={[{ data: worst.map((s) => Math.min(Number.isFinite(s.snrDb) ? s.snrDb : snrMax, snrMax)), label: 'SNR dB', color: theme.palette.warning.main, valueFormatter: (v: number | null) => (v === null ? '' : v >= snrMax ? `≥ ${snrMax.toFixed(0)} dB` : `${v.toFixed(1)} dB`) }]}
                 hideLegend
                 grid={{ vertical: true }}
               />

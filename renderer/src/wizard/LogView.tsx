@@ -19,7 +19,8 @@ export function LogView({ lines, dropped, height = 320 }: { lines: readonly LogL
   const shown = useMemo(() => filterLog(lines, { levels: new Set(levels), text }), [lines, levels, text]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const follow = useRef(true);
-  const virt = useVirtualizer({ count: shown.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW, overscan: 20 });
+  // Rows are measured: a long line wraps onto several rows instead of running off to the right.
+  const virt = useVirtualizer({ count: shown.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW, overscan: 20, getItemKey: (i) => shown[i]?.seq ?? i });
 
   useEffect(() => {
     if (follow.current && shown.length > 0) virt.scrollToIndex(shown.length - 1, { align: 'end' });
@@ -65,8 +66,10 @@ export function LogView({ lines, dropped, height = 320 }: { lines: readonly LogL
             return (
               <Box
                 key={l.seq}
+                ref={virt.measureElement}
+                data-index={v.index}
                 data-level={l.level}
-                sx={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, lineHeight: `${ROW}px`, transform: `translateY(${v.start}px)`, px: 1, whiteSpace: 'pre', color: LEVEL_COLOR[l.level] }}
+                sx={{ position: 'absolute', top: 0, left: 0, right: 0, minHeight: ROW, lineHeight: `${ROW}px`, transform: `translateY(${v.start}px)`, px: 1, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere', color: LEVEL_COLOR[l.level] }}
               >
                 <Box component="span" sx={{ color: 'text.secondary' }}>
                   {new Date(l.time).toLocaleTimeString()}{' '}

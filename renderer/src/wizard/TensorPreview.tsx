@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { Box, CircularProgress, Stack, Typography } from '@mui/material';
 import type { TensorPreview as Preview } from '../../../shared/api.js';
 import type { StudioErrorData } from '../../../shared/errors.js';
-import type { PreprocessingPreset, ResizeMode } from '../../../shared/request.js';
+import type { Preprocessing, ResizeMode } from '../../../shared/request.js';
 import { useApi } from '../app/client-context.js';
 import { MONO } from '../app/theme.js';
 import { ErrorAlert } from '../components/ErrorAlert.js';
@@ -11,16 +11,21 @@ interface Props {
   imageId: string | null;
   imageName: string;
   specPath: string | null;
-  preset: PreprocessingPreset;
+  /** Spec-less preprocessing (ignored with a spec). */
+  preprocessing: Preprocessing;
   resize: ResizeMode;
 }
 
 const fmt = (xs: number[]) => `[${xs.map((x) => +x.toFixed(4)).join(', ')}]`;
 
 /** The exact tensor the model will see for the focused image (de-normalised for display). */
-export function TensorPreview({ imageId, imageName, specPath, preset, resize }: Props) {
+export function TensorPreview({ imageId, imageName, specPath, preprocessing, resize }: Props) {
   const api = useApi();
-  const [preview, setPreview] = useState<Preview | null>(null);
+  // The preview with the image it belongs to: never shown under another image's name.
+  const ppKey = JSON.stringify(preprocessing);
+  const want = `${imageId ?? ''}|${specPath ?? ''}|${ppKey}|${resize}`;
+  const [shown, setShown] = useState<{ key: string; preview: Preview } | null>(null);
+  const preview = shown && shown.key === want ? shown.preview : null;
   const [error, setError] = useState<StudioErrorData | null>(null);
   const [loading, setLoading] = useState(false);
 
@@ -30,14 +35,14 @@ export function TensorPreview({ imageId, imageName, specPath, preset, resize }: 
     // Arrow-key browsing fires many focus changes: wait until it settles.
     const t = setTimeout(() => {
       setLoading(true);
-      void api.previewTensor(imageId, specPath, specPath ? null : { preset }, resize).then((r) => {
+      void api.previewTensor(imageId, specPath, specPath ? null : (JSON.parse(ppKey) as Preprocessing), resize).then((r) => {
         if (!live) return;
         setLoading(false);
         if (r.ok) {
-          setPreview(r.value);
+          setShown({ key: want, preview: r.value });
           setError(null);
         } else {
-          setPreview(null);
+          setShown(null);
           setError(r.error);
         }
       });
@@ -46,7 +51,7 @@ export function TensorPreview({ imageId, imageName, specPath, preset, resize }: 
       live = false;
       clearTimeout(t);
     };
-  }, [api, imageId, specPath, preset, resize]);
+  }, [api, imageId, specPath, ppKey, resize, want]);
 
   if (!imageId) return <Typography color="text.secondary">Focus an image to preview its tensor.</Typography>;
   return (

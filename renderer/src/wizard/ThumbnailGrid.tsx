@@ -11,6 +11,9 @@ const GAP = 8;
 interface Props {
   images: readonly ImageEntry[];
   selected: ReadonlySet<string>;
+  /** Images that cannot be decoded: marked, never selected. */
+  unreadable?: ReadonlySet<string>;
+  onUnreadable?(id: string): void;
   focusedId: string | null;
   thumbnailUrl(id: string): string;
   onToggle(index: number, shift: boolean): void;
@@ -22,7 +25,7 @@ interface Props {
  * Virtualized thumbnail grid (rows are virtual, so thousands of images cost a few dozen DOM
  * nodes). One tab stop: arrows move the focus, Space/Enter toggle, Shift extends a range.
  */
-export function ThumbnailGrid({ images, selected, focusedId, thumbnailUrl, onToggle, onFocus, height = 420 }: Props) {
+export function ThumbnailGrid({ images, selected, unreadable, onUnreadable, focusedId, thumbnailUrl, onToggle, onFocus, height = 420 }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);
 
@@ -95,6 +98,7 @@ export function ThumbnailGrid({ images, selected, focusedId, thumbnailUrl, onTog
               const img = images[index];
               if (!img) return null;
               const isSel = selected.has(img.id);
+              const bad = unreadable?.has(img.id) ?? false;
               const isFocus = index === focusIndex;
               return (
                 <Box
@@ -102,9 +106,11 @@ export function ThumbnailGrid({ images, selected, focusedId, thumbnailUrl, onTog
                   id={`thumb-tile-${index}`}
                   role="option"
                   aria-selected={isSel}
-                  aria-label={img.name}
+                  aria-label={bad ? `${img.name} (unreadable)` : img.name}
+                  aria-disabled={bad || undefined}
                   data-testid={`thumb-${index}`}
                   data-selected={isSel}
+                  data-unreadable={bad || undefined}
                   onMouseDown={(e) => e.preventDefault() /* keep focus on the grid, no text selection on shift-click */}
                   onClick={(e) => {
                     onFocus(index);
@@ -129,7 +135,15 @@ export function ThumbnailGrid({ images, selected, focusedId, thumbnailUrl, onTog
                     opacity: isSel ? 1 : 0.55,
                   }}
                 >
-                  <img src={thumbnailUrl(img.id)} alt="" loading="lazy" decoding="async" draggable={false} style={{ width: '100%', height: 96, objectFit: 'cover', display: 'block' }} />
+                  {bad ? (
+                    <Box sx={{ height: 96, display: 'grid', placeItems: 'center', color: 'error.main', textAlign: 'center', px: 0.5 }}>
+                      <Typography variant="caption" sx={{ fontWeight: 600 }}>
+                        Unreadable — not used
+                      </Typography>
+                    </Box>
+                  ) : (
+                    <img src={thumbnailUrl(img.id)} alt="" loading="lazy" decoding="async" draggable={false} onError={() => onUnreadable?.(img.id)} style={{ width: '100%', height: 96, objectFit: 'cover', display: 'block' }} />
+                  )}
                   <Typography variant="caption" noWrap component="div" sx={{ px: 0.5, lineHeight: '24px' }} title={img.name}>
                     {img.name}
                   </Typography>

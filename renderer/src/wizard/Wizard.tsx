@@ -12,6 +12,7 @@ import { KEY_BLOCKER, stepBlockers } from '../store/request.js';
 import { keyVerified, needsKey } from '../store/source.js';
 import { useClient } from '../app/client-context.js';
 import { checkKey } from './actions.js';
+import { StickyFooter } from './StickyFooter.js';
 import { ModelStep } from './steps/ModelStep.js';
 import { KeyStep } from './steps/KeyStep.js';
 import { SpecStep } from './steps/SpecStep.js';
@@ -118,7 +119,7 @@ export function Wizard() {
         </Typography>
         {PANELS[step]()}
         {!OWN_FOOTER.has(step) && (
-          <Box sx={{ display: 'flex', mt: 3, gap: 1, alignItems: 'center', flexWrap: 'wrap' }}>
+          <StickyFooter>
             <Button startIcon={<ArrowBackIcon />} onClick={() => back(precision)} disabled={step === 'model'} data-testid="wizard-back">
               Back
             </Button>
@@ -131,7 +132,7 @@ export function Wizard() {
             <Button variant="contained" endIcon={<ArrowForwardIcon />} onClick={() => void onNext()} disabled={blockers.length > 0} data-testid="wizard-next">
               Next
             </Button>
-          </Box>
+          </StickyFooter>
         )}
       </Paper>
     </Stack>

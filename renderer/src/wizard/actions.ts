@@ -30,7 +30,9 @@ export async function openModel(client: StudioClient, rawPath: string, opts: { c
     useSourceStore.getState().patch({ modelCheck: { status: 'error', error: r.error } });
     return;
   }
-  void client.api.addRecentFile({ path, kind: 'model' });
+  // Recent models are models that opened: plain ONNX now, an encrypted one once its key checks
+  // out (a file that only looks like a .tlt never gets into the list).
+  if (!needsKey(path)) void client.api.addRecentFile({ path, kind: 'model' });
   if (needsKey(path) && opts.canStoreKeys) {
     const k = await client.api.loadKey(path);
     if (k.ok && k.value && useSourceStore.getState().modelPath === path && useSourceStore.getState().key === '') {
@@ -66,7 +68,10 @@ async function runKeyCheck(client: StudioClient): Promise<void> {
   const now = useSourceStore.getState();
   if (now.key !== key || now.modelPath !== modelPath) return;
   const ms = Math.round(performance.now() - t0);
-  if (r.ok) useSourceStore.getState().patch({ model: r.value, keyCheck: { status: 'ok', ms }, checkedKey: key });
+  if (r.ok) {
+    useSourceStore.getState().patch({ model: r.value, keyCheck: { status: 'ok', ms }, checkedKey: key });
+    void client.api.addRecentFile({ path: modelPath, kind: 'model' });
+  }
   else useSourceStore.getState().patch({ model: null, keyCheck: { status: 'error', error: r.error }, checkedKey: key });
 }
 
@@ -103,8 +108,7 @@ export async function loadImages(client: StudioClient, rawDir: string): Promise<
 
 export async function startExport(client: StudioClient, opts: { canStoreKeys: boolean }): Promise<void> {
   const source = useSourceStore.getState();
-  const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState());
-  if (request.precision === 'int8') request.fidelity = { enabled: useFidelityOption.getState().enabled };
+  const request = buildRequest(source, useOptionsStore.getState(), useImagesStore.getState(), { enabled: useFidelityOption.getState().enabled });
   if (opts.canStoreKeys && source.rememberKey && needsKey(source.modelPath) && source.key) {
     // Best effort: a refused keyring (plain-text backend) must not block the export.
     void client.api.storeKey(source.modelPath, source.key);

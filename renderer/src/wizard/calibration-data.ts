@@ -1,12 +1,12 @@
 import type { ExportReport } from '../../../shared/report.js';
 
-/**
- * Optional per-tensor statistics for the Results charts. Not (yet) in the shared
- * CalibrationSummary: read defensively from `report.calibration.tensorStats` when a host sends it.
- */
+/** Per-tensor statistics for the Results charts: what the pipeline's calibration reported. */
 export interface TensorStat {
   name: string;
+  /** max |x| seen. */
   amax: number;
+  /** The clip threshold the algorithm chose (scale × 127). */
+  threshold: number;
   histogram?: { edges: number[]; counts: number[] };
 }
 
@@ -14,19 +14,16 @@ function isNumArray(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
 
+/** The report's tensorStats, checked (a malformed entry is left out, never drawn wrong). */
 export function tensorStatsOf(report: ExportReport | null): TensorStat[] {
-  const raw: unknown = report?.calibration ? (report.calibration as unknown as Record<string, unknown>)['tensorStats'] : undefined;
+  const raw = report?.calibration?.tensorStats;
   if (!Array.isArray(raw)) return [];
   const out: TensorStat[] = [];
-  for (const r of raw) {
-    if (typeof r !== 'object' || r === null) continue;
-    const o = r as Record<string, unknown>;
-    if (typeof o['name'] !== 'string' || typeof o['amax'] !== 'number' || !Number.isFinite(o['amax'])) continue;
-    const t: TensorStat = { name: o['name'], amax: o['amax'] };
-    const h = o['histogram'] as Record<string, unknown> | undefined;
-    if (h && isNumArray(h['edges']) && isNumArray(h['counts']) && h['edges'].length === h['counts'].length + 1) {
-      t.histogram = { edges: h['edges'], counts: h['counts'] };
-    }
+  for (const o of raw) {
+    if (typeof o.name !== 'string' || !Number.isFinite(o.amax) || !Number.isFinite(o.threshold)) continue;
+    const t: TensorStat = { name: o.name, amax: o.amax, threshold: o.threshold };
+    const h = o.histogram;
+    if (h && isNumArray(h.edges) && isNumArray(h.counts) && h.edges.length === h.counts.length + 1) t.histogram = { edges: h.edges, counts: h.counts };
     out.push(t);
   }
   return out;

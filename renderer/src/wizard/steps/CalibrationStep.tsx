@@ -26,7 +26,7 @@ import { useOptionsStore, type CalSourceChoice } from '../../store/options.js';
 import { useSourceStore } from '../../store/source.js';
 import { useImagesStore } from '../../store/images.js';
 import { nameMatcher, sampleNeed } from '../../store/selection.js';
-import { effectiveCache } from '../../store/request.js';
+import { effectiveCache, preprocessingFor } from '../../store/request.js';
 import { dirname } from '../../store/paths.js';
 import { loadImages } from '../actions.js';
 import { ThumbnailGrid } from '../ThumbnailGrid.js';
@@ -60,6 +60,8 @@ function ImagePicker() {
   const images = useImagesStore();
   const specPath = useSourceStore((s) => s.specPath);
   const preset = useSourceStore((s) => s.preset);
+  const pp = useSourceStore((s) => s.pp);
+  const preprocessing = useMemo(() => preprocessingFor({ preset, pp }), [preset, pp]);
   const modelPath = useSourceStore((s) => s.modelPath);
   const [randomN, setRandomN] = useState(String(cal.batches * cal.batchSize));
 
@@ -85,7 +87,7 @@ function ImagePicker() {
         onChange={(v) => useOptionsStore.getState().setCalibration({ imageDir: v })}
         onCommit={(v) => void loadImages(client, v)}
         startDir={modelPath ? dirname(modelPath) : (info?.homeDir ?? null)}
-        helperText="Top-level .jpg, .jpeg, .png and .bmp files"
+        helperText="Top-level .jpg, .jpeg, .png, .bmp, .webp and .tif(f) files"
       />
       {images.loading && <LinearProgress aria-label="Listing images" />}
       {images.images.length === 0 && !images.loading && (
@@ -129,7 +131,8 @@ function ImagePicker() {
             />
             <Box sx={{ flex: 1 }} />
             <Typography variant="body2" data-testid="selection-count" role="status">
-              <strong>{need.selected.toLocaleString()}</strong> selected of {images.images.length.toLocaleString()} · {cal.batches} batches × {cal.batchSize} = {need.needed.toLocaleString()} needed
+              <strong>{need.selected.toLocaleString()}</strong> selected of {images.images.length.toLocaleString()}
+              {images.unreadable.size > 0 ? ` (${images.unreadable.size.toLocaleString()} unreadable, not used)` : ''} · {cal.batches} batches × {cal.batchSize} = {need.needed.toLocaleString()} needed
             </Typography>
           </Stack>
           {need.short > 0 && (
@@ -142,6 +145,8 @@ function ImagePicker() {
               <ThumbnailGrid
                 images={visible}
                 selected={images.selection.selected}
+                unreadable={images.unreadable}
+                onUnreadable={(id) => st.markUnreadable([id])}
                 focusedId={images.focused}
                 thumbnailUrl={(id) => client.api.thumbnailUrl(id, 160)}
                 onToggle={(i, shift) => st.click(ids, i, shift)}
@@ -151,7 +156,7 @@ function ImagePicker() {
                 Click toggles an image; Shift-click selects a range. Keyboard: arrows move, Space toggles, Shift+arrows extend.
               </Typography>
             </Box>
-            <TensorPreview imageId={focused?.id ?? null} imageName={focused?.name ?? ''} specPath={specPath.trim() || null} preset={preset} resize={cal.resize} />
+            <TensorPreview imageId={focused?.id ?? null} imageName={focused?.name ?? ''} specPath={specPath.trim() || null} preprocessing={preprocessing} resize={cal.resize} />
           </Box>
         </>
       )}
@@ -258,6 +263,15 @@ export function CalibrationStep() {
             {cal.algorithm === 'percentile' && (
               <NumberField label="Percentile" value={cal.percentile} min={0.0001} step={0.01} onChange={(n) => set({ percentile: Math.min(100, n) })} testId="cal-percentile" />
             )}
+            {cal.algorithm !== 'minmax' && (
+              <FormControl size="small" sx={{ width: 300 }}>
+                <InputLabel id="cal-hist-label">Histogram</InputLabel>
+                <Select labelId="cal-hist-label" label="Histogram" value={cal.histogram} onChange={(e) => set({ histogram: e.target.value as 'sampled' | 'exact' })} data-testid="cal-histogram">
+                  <MenuItem value="sampled">Sampled (exact max, fast)</MenuItem>
+                  <MenuItem value="exact">Exact (every value, 2–3× slower)</MenuItem>
+                </Select>
+              </FormControl>
+            )}
           </Stack>
           <FormControl>
             <FormLabel id="resize-label">Resize</FormLabel>
@@ -270,6 +284,11 @@ export function CalibrationStep() {
             control={<Checkbox checked={cal.acceptFewer} onChange={(e) => set({ acceptFewer: e.target.checked })} />}
             label="Accept fewer usable samples than batches × batch size instead of failing"
             data-testid="cal-accept-fewer"
+          />
+          <FormControlLabel
+            control={<Checkbox checked={cal.reuse === 'auto'} onChange={(e) => set({ reuse: e.target.checked ? 'auto' : 'never' })} />}
+            label="Reuse an existing cache whose provenance matches (same model, data and settings) instead of recalibrating"
+            data-testid="cal-reuse"
           />
         </>
       )}

@@ -35,7 +35,10 @@ export function KeyStep() {
             everywhere it would be shown.
           </>
         ) : (
-          <>This model is plain ONNX, so nothing needs decrypting. The key encrypts the .etlt that will be written; DeepStream needs the same key to load it.</>
+          <>
+            This model is plain ONNX, so nothing needs decrypting. The key encrypts the .etlt that will be written: TAO and tao-converter need the same key to open it. DeepStream
+            does not use it: the DeepStream config points at a plain ONNX copy.
+          </>
         )}
       </Typography>
       <TextField

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
-import { Alert, Box, FormControlLabel, LinearProgress, MenuItem, Paper, Radio, Stack, Switch, TextField, Typography } from '@mui/material';
+import { Accordion, AccordionDetails, AccordionSummary, Alert, Box, FormControlLabel, LinearProgress, MenuItem, Paper, Radio, Stack, Switch, TextField, Typography } from '@mui/material';
+import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
+import { formatBytes } from '../../../../shared/format.js';
 import MemoryIcon from '@mui/icons-material/Memory';
 import DeveloperBoardIcon from '@mui/icons-material/DeveloperBoard';
 import { INSTALL_CUDA_COMMAND, type GpuList } from '../../../../shared/api.js';
@@ -10,7 +12,7 @@ import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { useOptionsStore } from '../../store/options.js';
 import { useSourceStore } from '../../store/source.js';
 import { useSettingsStore } from '../../store/settings.js';
-import { effectiveCache, effectiveEtlt } from '../../store/request.js';
+import { effectiveCache, effectiveEtlt, effectivePlainOnnx } from '../../store/request.js';
 import { basename, dirname, join, sibling } from '../../store/paths.js';
 import { useFidelityOption } from '../FidelityPanel.js';
 import { DEFAULT_DS_CUSTOM_LIB, DEFAULT_TRT_VERSION, TRT_TARGETS, TRT_VERSION_RE } from '../../../../shared/request.js';
@@ -183,15 +185,88 @@ function GpuPicker() {
   );
 }
 
+function IntField({ label, value, onChange, testId, helper }: { label: string; value: number; onChange(n: number): void; testId: string; helper?: string }) {
+  const [text, setText] = useState(String(value));
+  const n = Number(text);
+  const bad = !(Number.isInteger(n) && n > 0);
+  return (
+    <TextField
+      label={label}
+      size="small"
+      value={text}
+      error={bad}
+      helperText={bad ? 'A positive whole number' : helper}
+      onChange={(e) => {
+        setText(e.target.value);
+        const v = Number(e.target.value);
+        if (Number.isInteger(v) && v > 0) onChange(v);
+      }}
+      sx={{ width: 220 }}
+      slotProps={{ htmlInput: { inputMode: 'numeric', 'data-testid': testId } }}
+    />
+  );
+}
+
+/** Every other option the CLI has, folded away (issue 8: the app exposes every pipeline option). */
+function AdvancedOutputs({ etlt, int8 }: { etlt: string; int8: boolean }) {
+  const out = useOptionsStore((s) => s.outputs);
+  const adv = useOptionsStore((s) => s.advanced);
+  const setOut = useOptionsStore.getState().setOutputs;
+  const setAdv = useOptionsStore.getState().setAdvanced;
+  const dir = dirname(etlt);
+  return (
+    <Accordion disableGutters variant="outlined" data-testid="output-advanced" slotProps={{ transition: { unmountOnExit: true } }}>
+      <AccordionSummary expandIcon={<ExpandMoreIcon />} aria-controls="output-advanced-content" id="output-advanced-header" data-testid="output-advanced-toggle">
+        <Typography>Advanced: extra outputs, engine, batch size, log</Typography>
+      </AccordionSummary>
+      <AccordionDetails id="output-advanced-content">
+        <Stack spacing={2}>
+          <PathField label="Plain ONNX (--onnx_file)" value={out.onnx} kind="output-dir" testId="output-onnx" onChange={(v) => setOut({ onnx: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.onnx')))} placeholder={out.dsConfig ? sibling(etlt, '.onnx') : 'not written'} helperText="Empty: written beside the .etlt only with the DeepStream config" />
+          {int8 && out.qdq && (
+            <PathField label="Q/DQ ONNX (--qdq_file)" value={out.qdqPath} kind="output-dir" testId="output-qdq-path" onChange={(v) => setOut({ qdqPath: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.qdq.onnx')))} placeholder={sibling(etlt, '.qdq.onnx')} />
+          )}
+          {out.report && (
+            <PathField label="Job report (--report_file)" value={out.reportPath} kind="output-dir" testId="output-report-path" onChange={(v) => setOut({ reportPath: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.report.json')))} placeholder={sibling(etlt, '.report.json')} />
+          )}
+          <PathField label="TensorRT engine (--engine_file)" value={out.engine} kind="output-dir" testId="output-engine" onChange={(v) => setOut({ engine: v })} fromPicked={(d) => join(d, basename(sibling(etlt, '.engine')))} placeholder="not built" helperText="Built with trtexec, which must be on the PATH of the machine running the export" />
+          <PathField label="Log file (--log_file)" value={out.logFile} kind="output-dir" testId="output-log" onChange={(v) => setOut({ logFile: v })} fromPicked={(d) => join(d, 'export.log')} placeholder="not written" />
+          <PathField label="TAO results folder (--results_dir)" value={out.resultsDir} kind="output-dir" testId="output-results-dir" onChange={(v) => setOut({ resultsDir: v })} fromPicked={(d) => d} placeholder={join(dir, 'results')} helperText="status.json goes there (created if missing)" />
+          <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: 'wrap' }}>
+            <IntField label="Max batch size (--max_batch_size)" value={adv.maxBatchSize} onChange={(n) => setAdv({ maxBatchSize: n })} testId="output-max-batch" helper="DeepStream batch-size and engine" />
+            <IntField label="Max workspace bytes" value={adv.maxWorkspaceSize} onChange={(n) => setAdv({ maxWorkspaceSize: n })} testId="output-workspace" helper={formatBytes(adv.maxWorkspaceSize)} />
+          </Stack>
+          {out.dsConfig && (
+            <FormControlLabel
+              control={<Switch checked={out.dsEmbedKey} onChange={(e) => setOut({ dsEmbedKey: e.target.checked })} />}
+              label="Write TAO-style tlt-encoded-model / tlt-model-key lines into nvinfer_config.txt (puts the key in that file)"
+              data-testid="output-ds-embed-key"
+            />
+          )}
+          <FormControlLabel control={<Switch checked={adv.verbose} onChange={(e) => setAdv({ verbose: e.target.checked })} />} label="Verbose (debug) log" data-testid="output-verbose" />
+        </Stack>
+      </AccordionDetails>
+    </Accordion>
+  );
+}
+
 export function OutputStep() {
   const options = useOptionsStore();
   const modelPath = useSourceStore((s) => s.modelPath);
+  const modelBytes = useSourceStore((s) => s.model?.bytes);
   const out = options.outputs;
   const int8 = options.precision === 'int8';
   const etlt = effectiveEtlt({ modelPath }, options);
   const cache = effectiveCache({ modelPath }, options);
   const setOut = useOptionsStore.getState().setOutputs;
   const fidelity = useFidelityOption();
+  const plainOnnxPath = effectivePlainOnnx({ modelPath }, options);
+  const plainOnnx = out.onnx.trim() ? null : out.dsConfig ? `${basename(plainOnnxPath)} (plain, unencrypted ONNX${modelBytes ? `, about ${formatBytes(modelBytes)}` : ''}: DeepStream reads it, it cannot decrypt the .etlt)` : null;
+  const alsoWritten = [
+    plainOnnx,
+    out.dsConfig ? 'nvinfer_config.txt, labels.txt' : null,
+    int8 && out.qdq && !out.qdqPath.trim() ? basename(sibling(etlt, '.qdq.onnx')) : null,
+    out.report && !out.reportPath.trim() ? basename(sibling(etlt, '.report.json')) : null,
+  ].filter((x): x is string => Boolean(x));
 
   return (
     <Stack spacing={2.5}>
@@ -202,7 +277,9 @@ export function OutputStep() {
         testId="output-etlt"
         onChange={(v) => setOut({ etlt: v, etltEdited: true })}
         fromPicked={(dir) => join(dir, basename(etlt) || 'model.etlt')}
-        helperText={`Also written beside it: ${[int8 && out.qdq ? basename(sibling(etlt, '.qdq.onnx')) : null, out.dsConfig ? 'nvinfer_config.txt, labels.txt' : null, basename(sibling(etlt, '.report.json'))].filter(Boolean).join(', ')}`}
+        helperText={
+          alsoWritten.length > 0 ? `Also written in ${dirname(etlt) || 'this folder'}: ${alsoWritten.join(', ')}` : 'Only the .etlt is written.'
+        }
       />
       <Stack spacing={0.5}>
         <FormControlLabel
@@ -225,6 +302,11 @@ export function OutputStep() {
           />
         )}
         <FormControlLabel
+          control={<Switch checked={out.report} onChange={(e) => setOut({ report: e.target.checked })} />}
+          label="Write a JSON report of the job (.report.json)"
+          data-testid="output-report"
+        />
+        <FormControlLabel
           control={<Switch checked={out.overwrite} onChange={(e) => setOut({ overwrite: e.target.checked })} />}
           label="Overwrite existing files"
           data-testid="output-overwrite"
@@ -243,6 +325,7 @@ export function OutputStep() {
       )}
       {out.overwrite && <Alert severity="warning">Existing outputs will be replaced (each one only once it is completely written).</Alert>}
       <DeploymentTarget />
+      <AdvancedOutputs etlt={etlt} int8={int8} />
       <Typography variant="subtitle1" component="h3">
         Device
       </Typography>

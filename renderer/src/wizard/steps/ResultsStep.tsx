@@ -1,11 +1,11 @@
-import { Alert, Box, Button, IconButton, Stack, Table, TableBody, TableCell, TableHead, TableRow, Tooltip, Typography } from '@mui/material';
+import { Alert, Box, Button, Chip, IconButton, Stack, Table, TableBody, TableCell, TableHead, TableRow, Tooltip, Typography } from '@mui/material';
 import FolderOpenIcon from '@mui/icons-material/FolderOpen';
 import ReplayIcon from '@mui/icons-material/Replay';
 import EditIcon from '@mui/icons-material/Edit';
 import { formatBytes, formatDuration } from '../../../../shared/format.js';
 import type { StudioErrorData } from '../../../../shared/errors.js';
 import { lazy, Suspense, useState } from 'react';
-import { useClient } from '../../app/client-context.js';
+import { useClient, useInfo } from '../../app/client-context.js';
 import { MONO } from '../../app/theme.js';
 import { CopyButton } from '../../components/CopyButton.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
@@ -17,6 +17,7 @@ import { useImagesStore } from '../../store/images.js';
 import { dirname } from '../../store/paths.js';
 import { tensorStatsOf } from '../calibration-data.js';
 import { FidelityPanel } from '../FidelityPanel.js';
+import { StickyFooter } from '../StickyFooter.js';
 
 // @mui/x-charts is most of the bundle and only needed here: load it on demand.
 const CalibrationCharts = lazy(() => import('../CalibrationCharts.js').then((m) => ({ default: m.CalibrationCharts })));
@@ -28,6 +29,10 @@ export function ResultsStep() {
   const [openError, setOpenError] = useState<StudioErrorData | null>(null);
   const stats = tensorStatsOf(report);
   const cal = report?.calibration;
+  const info = useInfo();
+  // A browser on another machine cannot open the server's folders: copy the path instead.
+  const web = info?.mode !== 'electron';
+  const reusedCache = cal?.reused ? artifacts.find((a) => a.role === 'cache')?.path : undefined;
 
   const openFolder = async (path: string) => {
     const r = await client.api.openFolder(dirname(path));
@@ -61,7 +66,10 @@ export function ResultsStep() {
         <TableBody>
           {artifacts.map((a, i) => (
             <TableRow key={a.path} data-testid={`artifact-${i}`} data-role={a.role}>
-              <TableCell>{a.role}</TableCell>
+              <TableCell>
+                {a.role}
+                {a.path === reusedCache && <Chip size="small" label="reused" color="info" variant="outlined" sx={{ ml: 1 }} data-testid={`artifact-reused-${i}`} />}
+              </TableCell>
               <TableCell sx={{ fontFamily: MONO, wordBreak: 'break-all' }}>{a.path}</TableCell>
               <TableCell align="right" sx={{ whiteSpace: 'nowrap' }}>
                 {formatBytes(a.bytes)}
@@ -73,11 +81,15 @@ export function ResultsStep() {
                 <CopyButton icon text={a.sha256} label={`Copy sha256 of ${a.path}`} />
               </TableCell>
               <TableCell>
-                <Tooltip title="Open folder">
-                  <IconButton size="small" aria-label={`Open the folder of ${a.path}`} onClick={() => void openFolder(a.path)} data-testid={`artifact-open-${i}`}>
-                    <FolderOpenIcon fontSize="inherit" />
-                  </IconButton>
-                </Tooltip>
+                {web ? (
+                  <CopyButton text={a.path} label="Copy path" testId={`artifact-copy-path-${i}`} />
+                ) : (
+                  <Tooltip title="Open folder">
+                    <IconButton size="small" aria-label={`Open the folder of ${a.path}`} onClick={() => void openFolder(a.path)} data-testid={`artifact-open-${i}`}>
+                      <FolderOpenIcon fontSize="inherit" />
+                    </IconButton>
+                  </Tooltip>
+                )}
               </TableCell>
             </TableRow>
           ))}
@@ -110,7 +122,7 @@ export function ResultsStep() {
         </Suspense>
       )}
       {report?.fidelity && <FidelityPanel report={report.fidelity} />}
-      <Box sx={{ display: 'flex', gap: 1 }}>
+      <StickyFooter>
         <Button startIcon={<EditIcon />} onClick={() => useWizardStore.getState().goto('review')} data-testid="results-edit">
           Change and export again
         </Button>
@@ -118,7 +130,7 @@ export function ResultsStep() {
         <Button variant="contained" startIcon={<ReplayIcon />} onClick={startOver} data-testid="results-new">
           New export
         </Button>
-      </Box>
+      </StickyFooter>
     </Stack>
   );
 }

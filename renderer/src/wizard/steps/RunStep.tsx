@@ -7,7 +7,7 @@ import StopIcon from '@mui/icons-material/Stop';
 import StopCircleIcon from '@mui/icons-material/StopCircle';
 import ArrowForwardIcon from '@mui/icons-material/ArrowForward';
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
-import { formatDuration } from '../../../../shared/format.js';
+import { formatBytes, formatDuration } from '../../../../shared/format.js';
 import { STAGE_LABELS } from '../../../../shared/events.js';
 import { useClient } from '../../app/client-context.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
@@ -15,6 +15,7 @@ import { overallFraction, useJobStore, type StageState } from '../../store/job.j
 import { useWizardStore } from '../../store/wizard.js';
 import { cancelExport } from '../actions.js';
 import { LogView } from '../LogView.js';
+import { StickyFooter } from '../StickyFooter.js';
 
 function StageIcon({ s }: { s: StageState }) {
   switch (s.status) {
@@ -31,6 +32,16 @@ function StageIcon({ s }: { s: StageState }) {
     default:
       return <RadioButtonUncheckedIcon color="disabled" />;
   }
+}
+
+/** "12.5 MiB / 170 MiB" for bytes, "3 / 10 batches" otherwise. */
+export function progressAmount(done: number, total: number, unit: string): string {
+  return unit === 'bytes' ? `${formatBytes(done)} / ${formatBytes(total)}` : `${done.toLocaleString()} / ${total.toLocaleString()} ${unit}`;
+}
+
+/** "48.2 MiB/s" for bytes, "1.25 batches/s" otherwise. */
+export function progressRate(rate: number, unit: string): string {
+  return unit === 'bytes' ? `${formatBytes(rate)}/s` : `${rate.toFixed(rate < 10 ? 2 : 0)} ${unit}/s`;
 }
 
 function duration(s: StageState): string {
@@ -52,8 +63,8 @@ export function RunStep() {
             {job.status === 'starting'
               ? 'Starting…'
               : p
-                ? `${STAGE_LABELS[p.stage]}: ${p.done.toLocaleString()} / ${p.total.toLocaleString()} ${p.unit}` +
-                  (p.rate !== undefined ? ` · ${p.rate.toFixed(p.rate < 10 ? 2 : 0)} ${p.unit}/s` : '') +
+                ? `${STAGE_LABELS[p.stage]}: ${progressAmount(p.done, p.total, p.unit)}` +
+                  (p.rate !== undefined ? ` · ${progressRate(p.rate, p.unit)}` : '') +
                   (p.eta !== undefined ? ` · ETA ${formatDuration(p.eta)}` : '')
                 : job.status === 'done'
                   ? 'Finished'
@@ -105,7 +116,7 @@ export function RunStep() {
           Export finished{job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: {job.artifacts.length} file(s) written.
         </Alert>
       )}
-      <Box sx={{ display: 'flex', gap: 1 }}>
+      <StickyFooter>
         {!active && (
           <Button startIcon={<ArrowBackIcon />} onClick={() => useWizardStore.getState().goto('review')} data-testid="run-back">
             Back to review
@@ -122,7 +133,7 @@ export function RunStep() {
             View results
           </Button>
         )}
-      </Box>
+      </StickyFooter>
     </Stack>
   );
 }

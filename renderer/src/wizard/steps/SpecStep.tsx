@@ -1,13 +1,15 @@
-import { Alert, Box, Chip, FormControl, FormControlLabel, FormLabel, Radio, RadioGroup, Stack, Table, TableBody, TableCell, TableHead, TableRow, Typography } from '@mui/material';
+import { Alert, Box, Chip, FormControl, FormControlLabel, FormLabel, InputLabel, MenuItem, Radio, RadioGroup, Select, Stack, Table, TableBody, TableCell, TableHead, TableRow, TextField, Typography } from '@mui/material';
 import type { SpecSummary } from '../../../../shared/api.js';
-import type { PreprocessingPreset } from '../../../../shared/request.js';
+import type { PreprocessingPreset, ResizeMode } from '../../../../shared/request.js';
 import { useClient, useInfo } from '../../app/client-context.js';
 import { MONO } from '../../app/theme.js';
 import { PathField } from '../../components/PathField.js';
 import { RecentList } from '../../components/RecentList.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import { CheckStatus } from '../../components/CheckStatus.js';
-import { setSpecPath, useSourceStore } from '../../store/source.js';
+import { setSpecPath, useSourceStore, type PreprocessingFields } from '../../store/source.js';
+import { useOptionsStore } from '../../store/options.js';
+import { inputGeometry, preprocessingProblems } from '../../store/request.js';
 import { dirname } from '../../store/paths.js';
 import { openSpec } from '../actions.js';
 
@@ -16,6 +18,130 @@ const PRESETS: { id: PreprocessingPreset; label: string; detail: string }[] = [
   { id: 'imagenet', label: 'ImageNet', detail: 'RGB, per-channel ImageNet mean and std, NCHW' },
   { id: 'unit', label: '0–1', detail: 'RGB, x / 255, NCHW' },
 ];
+
+/** Every preprocessing setting the CLI has for a model without a spec (--preset, --input_size, --mean, --scale, --channel_order, --layout, --cal_resize). */
+function PreprocessingForm() {
+  const preset = useSourceStore((s) => s.preset);
+  const pp = useSourceStore((s) => s.pp);
+  const model = useSourceStore((s) => s.model);
+  const resize = useOptionsStore((s) => s.calibration.resize);
+  const set = (p: Partial<PreprocessingFields>) => useSourceStore.getState().patch({ pp: { ...useSourceStore.getState().pp, ...p } });
+  const geo = inputGeometry(model?.inputs[0]?.shape ?? null);
+  const problems = preprocessingProblems(pp);
+  const bad = (prefix: string) => problems.find((p) => p.startsWith(prefix));
+  const sizeMissing = geo.dynamic && (pp.height.trim() === '' || pp.width.trim() === '');
+  return (
+    <Stack spacing={2} data-testid="preprocessing" component="section" aria-labelledby="pp-title">
+      <Typography id="pp-title" variant="subtitle1" component="h3">
+        Preprocessing without a spec
+      </Typography>
+      {model && (
+        <Typography variant="body2" color="text.secondary" data-testid="pp-model-input">
+          Model input <code style={{ fontFamily: MONO }}>{model.inputs[0]?.name ?? '?'}</code> {geo.text}
+          {geo.layout ? ` — ${geo.layout.toUpperCase()}` : ''}
+          {geo.size ? `, fixed ${geo.size[0]} × ${geo.size[1]}` : geo.dynamic ? ', dynamic height/width: give the size calibration and DeepStream should use' : ''}
+        </Typography>
+      )}
+      {sizeMissing && (
+        <Alert severity="warning" data-testid="pp-size-needed">
+          INT8 calibration and the DeepStream config need the input size this model runs at: give its height and width.
+        </Alert>
+      )}
+      <FormControl>
+        <FormLabel id="preset-label">Preset</FormLabel>
+        <RadioGroup aria-labelledby="preset-label" value={preset} onChange={(e) => useSourceStore.getState().patch({ preset: e.target.value as PreprocessingPreset })} data-testid="preset">
+          {PRESETS.map((p) => (
+            <FormControlLabel
+              key={p.id}
+              value={p.id}
+              control={<Radio />}
+              label={
+                <span>
+                  {p.label}{' '}
+                  <Typography component="span" variant="body2" color="text.secondary">
+                    — {p.detail}
+                  </Typography>
+                </span>
+              }
+            />
+          ))}
+        </RadioGroup>
+      </FormControl>
+      <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: 'wrap', alignItems: 'flex-start' }}>
+        <TextField
+          label="Input height"
+          size="small"
+          value={geo.size ? String(geo.size[0]) : pp.height}
+          disabled={Boolean(geo.size)}
+          required={geo.dynamic}
+          error={Boolean(bad('Input size')) || (sizeMissing && pp.height.trim() === '' && pp.width.trim() !== '')}
+          onChange={(e) => set({ height: e.target.value })}
+          sx={{ width: 150 }}
+          slotProps={{ htmlInput: { inputMode: 'numeric', 'data-testid': 'pp-height' } }}
+        />
+        <TextField
+          label="Input width"
+          size="small"
+          value={geo.size ? String(geo.size[1]) : pp.width}
+          disabled={Boolean(geo.size)}
+          required={geo.dynamic}
+          error={Boolean(bad('Input size'))}
+          onChange={(e) => set({ width: e.target.value })}
+          sx={{ width: 150 }}
+          slotProps={{ htmlInput: { inputMode: 'numeric', 'data-testid': 'pp-width' } }}
+          helperText={geo.size ? 'fixed by the model' : undefined}
+        />
+        <TextField
+          label="Mean (per channel, pixel units)"
+          size="small"
+          value={pp.mean}
+          placeholder="preset"
+          error={Boolean(bad('Mean'))}
+          helperText={bad('Mean') ?? 'Empty: the preset’s'}
+          onChange={(e) => set({ mean: e.target.value })}
+          sx={{ width: 260 }}
+          slotProps={{ htmlInput: { 'data-testid': 'pp-mean', spellCheck: false } }}
+        />
+        <TextField
+          label="Scale (per channel, after the mean)"
+          size="small"
+          value={pp.scale}
+          placeholder="preset"
+          error={Boolean(bad('Scale'))}
+          helperText={bad('Scale') ?? 'Empty: the preset’s'}
+          onChange={(e) => set({ scale: e.target.value })}
+          sx={{ width: 260 }}
+          slotProps={{ htmlInput: { 'data-testid': 'pp-scale', spellCheck: false } }}
+        />
+      </Stack>
+      <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: 'wrap', alignItems: 'center' }}>
+        <FormControl size="small" sx={{ width: 200 }}>
+          <InputLabel id="pp-order-label" shrink>Channel order</InputLabel>
+          <Select displayEmpty notched labelId="pp-order-label" label="Channel order" value={pp.order} onChange={(e) => set({ order: e.target.value as PreprocessingFields['order'] })} data-testid="pp-order">
+            <MenuItem value="">Preset (RGB)</MenuItem>
+            <MenuItem value="rgb">RGB</MenuItem>
+            <MenuItem value="bgr">BGR</MenuItem>
+          </Select>
+        </FormControl>
+        <FormControl size="small" sx={{ width: 200 }}>
+          <InputLabel id="pp-layout-label" shrink>Layout</InputLabel>
+          <Select displayEmpty notched labelId="pp-layout-label" label="Layout" value={pp.layout} onChange={(e) => set({ layout: e.target.value as PreprocessingFields['layout'] })} data-testid="pp-layout">
+            <MenuItem value="">{geo.layout ? `From the model (${geo.layout.toUpperCase()})` : 'Preset (NCHW)'}</MenuItem>
+            <MenuItem value="nchw">NCHW</MenuItem>
+            <MenuItem value="nhwc">NHWC</MenuItem>
+          </Select>
+        </FormControl>
+        <FormControl>
+          <FormLabel id="pp-resize-label">Resize</FormLabel>
+          <RadioGroup row aria-labelledby="pp-resize-label" value={resize} onChange={(e) => useOptionsStore.getState().setCalibration({ resize: e.target.value as ResizeMode })} data-testid="pp-resize">
+            <FormControlLabel value="keep-aspect-pad" control={<Radio />} label="Keep aspect + pad" />
+            <FormControlLabel value="stretch" control={<Radio />} label="Stretch to W×H" />
+          </RadioGroup>
+        </FormControl>
+      </Stack>
+    </Stack>
+  );
+}
 
 function Row({ k, v }: { k: string; v: React.ReactNode }) {
   return (
@@ -92,7 +218,6 @@ export function SpecStep() {
   const specPath = useSourceStore((s) => s.specPath);
   const spec = useSourceStore((s) => s.spec);
   const check = useSourceStore((s) => s.specCheck);
-  const preset = useSourceStore((s) => s.preset);
   const modelPath = useSourceStore((s) => s.modelPath);
 
   return (
@@ -115,28 +240,7 @@ export function SpecStep() {
       {check.status === 'error' && <ErrorAlert error={check.error} />}
       {spec && <SpecCard spec={spec} />}
       {!spec && <RecentList kind="spec" title="Recent specs" current={specPath} onOpen={(p) => void openSpec(client, p)} refresh={check.status} />}
-      {!specPath.trim() && (
-        <FormControl>
-          <FormLabel id="preset-label">Without a spec, preprocess images as</FormLabel>
-          <RadioGroup aria-labelledby="preset-label" value={preset} onChange={(e) => useSourceStore.getState().patch({ preset: e.target.value as PreprocessingPreset })} data-testid="preset">
-            {PRESETS.map((p) => (
-              <FormControlLabel
-                key={p.id}
-                value={p.id}
-                control={<Radio />}
-                label={
-                  <span>
-                    {p.label}{' '}
-                    <Typography component="span" variant="body2" color="text.secondary">
-                      — {p.detail}
-                    </Typography>
-                  </span>
-                }
-              />
-            ))}
-          </RadioGroup>
-        </FormControl>
-      )}
+      {!specPath.trim() && <PreprocessingForm />}
     </Stack>
   );
 }
