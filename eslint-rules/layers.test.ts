@@ -43,7 +43,8 @@ describe('layering lint rule: fails closed', () => {
   it('the other folders without a layer stay without one: scripts/, bench/, test/, e2e/, eslint-rules/ and build/ cannot reach the renderer or main sources', async () => {
     expect(await layerErrors('scripts/x.ts', "import { a } from '../renderer/src/x.js';\nexport { a };\n")).toHaveLength(1);
     expect(await layerErrors('bench/x.ts', "import { a } from '../electron/main/x.js';\nexport { a };\n")).toHaveLength(1);
-    expect(await layerErrors('e2e/web/x.ts', "import { a } from '../../electron/pipeline/run.js';\nexport { a };\n")).toHaveLength(1);
+    expect(await layerErrors('e2e/web/x.ts', "import { a } from '../../electron/host/api.js';\nexport { a };\n")).toHaveLength(1);
+    expect(await layerErrors('e2e/web/x.ts', "import { a } from '../../renderer/src/store/request.js';\nexport { a };\n")).toHaveLength(1);
     expect(await layerErrors('build/x.mjs', "import { a } from '../electron/pipeline/run.js';\nexport { a };\n")).toHaveLength(1);
     expect(await layerErrors('eslint-rules/x.js', "import { a } from '../shared/index.js';\nexport { a };\n")).toHaveLength(1);
   });
