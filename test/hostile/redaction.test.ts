@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KEY_MASK, redact } from '../../shared/redact.js';
-import { requestToCommand } from '../../electron/pipeline/command.js';
+import { KEY_ENV_REF, requestToCommand } from '../../electron/pipeline/command.js';
 import { ExportRequestSchema } from '../../shared/request.js';
 import type { JobEvent } from '../../shared/events.js';
 import { runExport } from '../../electron/pipeline/run.js';
@@ -44,7 +44,7 @@ describe('key redaction by value position', () => {
       await runExport(r, (e) => events.push(e)).catch(() => undefined);
       const line = events.find((e): e is Extract<JobEvent, { type: 'log' }> => e.type === 'log' && e.text.includes('mask_rcnn export'));
       expect(line?.text).toContain(requestToCommand(r));
-      expect(line?.text).toContain(`-k ${KEY_MASK}`);
+      expect(line?.text).toContain(`-k ${KEY_ENV_REF}`);
     }
   });
 
@@ -53,8 +53,8 @@ describe('key redaction by value position', () => {
       const r = ExportRequestSchema.parse({ model: '/data/mask_rcnn/model.tlt', key, outputs: { etlt: '/data/out/a.etlt' } });
       const c = requestToCommand(r);
       expect(c).toContain('/data/mask_rcnn/model.tlt');
-      expect(c).toContain(`-k ${KEY_MASK}`);
-      expect(c.split(`-k ${KEY_MASK}`).join('')).not.toMatch(new RegExp(`\\s${key.replace(/[-"\s]/g, '\\$&')}\\s`));
+      expect(c).toContain(`-k ${KEY_ENV_REF}`);
+      expect(c.split(`-k ${KEY_ENV_REF}`).join('')).not.toMatch(new RegExp(`\\s${key.replace(/[-"\s]/g, '\\$&')}\\s`));
     }
   });
 });
