@@ -359,7 +359,7 @@ export async function checkOutputTarget(finalPath: string, overwrite: boolean): 
     throw new StudioError('E_OUTPUT_WRITE', `Output path is not a regular file (device, FIFO or socket): ${abs}`, 'Choose a regular file path; special files are never replaced, not even with --overwrite.', { file: abs });
   }
   if (st && !overwrite) {
-    throw new StudioError('E_OUTPUT_EXISTS', `Output already exists: ${abs}`, 'Pass --overwrite (or -f) to replace it, or choose another output path. The existing file was left untouched.', { file: abs });
+    throw new StudioError('E_OUTPUT_EXISTS', `Output already exists: ${abs}`, 'Pass --overwrite to replace it, or choose another output path. The existing file was left untouched.', { file: abs });
   }
   const dir = path.dirname(abs);
   const dst = await fs.stat(dir).catch(() => null);

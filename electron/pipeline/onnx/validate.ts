@@ -78,7 +78,10 @@ function cycleNodes(nodes: readonly onnx.NodeProto.$Properties[]): number[] {
   const queue = indeg.flatMap((d, i) => (d === 0 ? [i] : []));
   while (queue.length) {
     const i = queue.pop() as number;
-    for (const u of users[i]!) if (--indeg[u]! === 0) queue.push(u);
+    for (const u of users[i]!) {
+      indeg[u]! -= 1;
+      if (indeg[u] === 0) queue.push(u);
+    }
   }
   return indeg.flatMap((d, i) => (d > 0 ? [i] : []));
 }
