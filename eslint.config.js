@@ -9,10 +9,14 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts', '**/*.tsx'],
+    // Every linted file, JavaScript too: the layering rule fails closed (a file in no layer is an error).
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs', '**/*.cjs'],
     plugins: { studio },
+    rules: { 'studio/layers': 'error' },
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
-      'studio/layers': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

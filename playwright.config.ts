@@ -3,8 +3,10 @@
 // driven in Debian's Chromium. `electron`: the packaged window (e2e/electron, skips itself when
 // no Electron binary is available). Needs `npm run build` first; see docs/TESTING.md.
 import { defineConfig } from '@playwright/test';
+import { findChromium } from './e2e/fixtures/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+// $CHROMIUM, Debian's or Playwright's; the global setup fails with the install command when there is none.
+const CHROMIUM = findChromium();
 
 export default defineConfig({
   testDir: 'e2e',
@@ -34,7 +36,7 @@ export default defineConfig({
       use: {
         browserName: 'chromium',
         launchOptions: {
-          executablePath: CHROMIUM,
+          ...(CHROMIUM ? { executablePath: CHROMIUM } : {}),
           // Root in a container: no sandbox; no GPU; nothing that phones home.
           args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
         },

@@ -2,6 +2,7 @@ import type { StudioErrorData } from './errors.js';
 import type { JobEvent, LogLevel, StageId } from './events.js';
 import type { ArtifactInfo, ExportReport, ModelSummary } from './report.js';
 import type { ExportRequest, ExportRequestInput, Preprocessing, ResizeMode } from './request.js';
+import type { OutputPlan } from './defaults.js';
 
 /**
  * The one API the renderer talks to, implemented three ways: over Electron IPC (preload
@@ -31,7 +32,15 @@ export interface GpuEntry {
 export interface GpuList {
   gpus: GpuEntry[];
   reason?: string;
+  /**
+   * Whether onnxruntime-node's CUDA execution provider libraries are installed. 'missing': every
+   * export runs on the CPU (identical results, slower) until `INSTALL_CUDA_COMMAND` is run.
+   */
+  cudaProvider: 'installed' | 'missing';
 }
+
+/** The one documented command that downloads onnxruntime-node's CUDA 12 provider (README, GPUs). */
+export const INSTALL_CUDA_COMMAND = 'npm run install:cuda';
 
 export type FileKind = 'model' | 'spec' | 'tensorfile' | 'cache' | 'images-dir' | 'output-dir' | 'any';
 
@@ -182,6 +191,8 @@ export interface StudioApi {
   previewTensor(imageId: string, specPath: string | null, preprocessing: Preprocessing | null, resize: ResizeMode): Promise<Result<TensorPreview>>;
   /** The equivalent CLI command for a request, key masked. */
   commandFor(request: ExportRequestInput): Promise<Result<string>>;
+  /** Every file the request would write, absolute, planned by the worker's own planner (nothing is written). */
+  planOutputs(request: ExportRequestInput): Promise<Result<OutputPlan>>;
   startExport(request: ExportRequestInput): Promise<Result<JobHandle>>;
   cancelJob(jobId: string): Promise<Result<void>>;
   onJobEvents(listener: (batch: JobEventBatch) => void): () => void;

@@ -19,6 +19,22 @@
  *   `<cache stem>.calibration.json`, `nvinfer_config.txt` and `labels.txt` in the .etlt's folder.
  */
 
+/** Every file an export request will write, as absolute paths (electron/pipeline/paths.ts plans it). */
+export interface OutputPlan {
+  etlt: string;
+  /** Plain ONNX: when asked for, or with the DeepStream config (DeepStream cannot read our .etlt). */
+  onnx?: string;
+  qdq?: string;
+  cache?: string;
+  provenance?: string;
+  calibrationReport?: string;
+  tensorfile?: string;
+  dsConfig?: string;
+  labels?: string;
+  report?: string;
+  engine?: string;
+}
+
 /** Option defaults. Changing one here changes the CLI's help, the schema and the app together. */
 export const EXPORT_DEFAULTS = {
   precision: 'fp32',

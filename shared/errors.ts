@@ -65,6 +65,11 @@ export const ERROR_CODES = {
   E_INT8_BELOW_TARGET: 'quality',
   E_CANCELLED: 'cancelled',
   E_INTERNAL: 'internal',
+  // Limits (issue 11): a file or value beyond a documented limit (docs/TESTING.md, limits).
+  E_INPUT_TOO_LARGE: 'input',
+  E_RECORD_TOO_LARGE: 'data',
+  E_IMAGE_TOO_LARGE: 'data',
+  E_PATTERN_REFUSED: 'data',
 } as const satisfies Record<string, ErrorClass>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

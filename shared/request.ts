@@ -3,6 +3,29 @@ import { Int8TargetSchema } from './int8-target.js';
 import { EXPORT_DEFAULTS as D } from './defaults.js';
 import { StudioError } from './errors.js';
 
+/**
+ * Limits on request values (issue 11): each is checked before any work, with a specific
+ * message (E_REQUEST_INVALID / E_USAGE); docs/TESTING.md lists them with the file-size limits.
+ */
+export const LIMITS = {
+  /** Model input side in pixels (--input_size, spec image_size). */
+  imageSide: 8192,
+  /** |mean| in pixel units. */
+  pixelValue: 1e6,
+  /** Per-channel scale (a multiplier on pixel values; TAO's is 1/57). */
+  scale: 1e6,
+  /** --batches. */
+  batches: 100_000,
+  /** --batch_size / --max_batch_size. */
+  batchSize: 1024,
+  /** --cal_seed: the sampling PRNG is 32-bit. */
+  seed: 2 ** 32 - 1,
+  /** Explicit calibration image list. */
+  images: 100_000,
+  /** --fidelity_images. */
+  fidelityImages: 1000,
+} as const;
+
 /** TensorRT versions whose calibration-cache header we know how to write (see docs/FORMATS.md). */
 export const TRT_VERSION_RE = /^\d+\.\d+\.\d+$/;
 
@@ -56,13 +79,13 @@ export const PreprocessingSchema = z
   .object({
     preset: PreprocessingPresetSchema.default(D.preset),
     /** Per-channel mean, in 0–255 pixel units, in the model's channel order. */
-    mean: z.array(z.number()).length(3).optional(),
+    mean: z.array(z.number().min(-LIMITS.pixelValue).max(LIMITS.pixelValue)).length(3).optional(),
     /** Per-channel multiplier applied after the mean is subtracted (pixel units). */
-    scale: z.array(z.number().positive()).length(3).optional(),
+    scale: z.array(z.number().positive().max(LIMITS.scale)).length(3).optional(),
     order: z.enum(['rgb', 'bgr']).optional(),
     layout: z.enum(['nchw', 'nhwc']).optional(),
     /** [height, width] when the model's input has dynamic spatial dims. */
-    size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+    size: z.tuple([z.number().int().positive().max(LIMITS.imageSide), z.number().int().positive().max(LIMITS.imageSide)]).optional(),
     resize: ResizeModeSchema.optional(),
   })
   .strict();
@@ -74,13 +97,13 @@ export const CalibrationSchema = z
     /** image-dir: the folder (top level only). */
     imageDir: z.string().min(1).optional(),
     /** images: the exact files, e.g. what the app's thumbnail picker sends. */
-    images: z.array(z.string().min(1)).optional(),
+    images: z.array(z.string().min(1)).max(LIMITS.images).optional(),
     /** tensorfile: TAO HDF5 tensorfile to read (or to write with writeTensorfile). */
     tensorfile: z.string().min(1).optional(),
     writeTensorfile: z.boolean().default(false),
-    batches: z.number().int().positive().default(D.batches),
-    batchSize: z.number().int().positive().default(D.batchSize),
-    seed: z.number().int().nonnegative().default(D.calSeed),
+    batches: z.number().int().positive().max(LIMITS.batches).default(D.batches),
+    batchSize: z.number().int().positive().max(LIMITS.batchSize).default(D.batchSize),
+    seed: z.number().int().nonnegative().max(LIMITS.seed).default(D.calSeed),
     algorithm: CalibrationAlgorithmSchema.default(D.calAlgorithm),
     percentile: z.number().gt(0).lte(100).default(D.calPercentile),
     /**
@@ -103,7 +126,7 @@ export const FidelitySchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Held-out images to compare (never the calibration images). */
-    images: z.number().int().positive().default(D.fidelityImages),
+    images: z.number().int().positive().max(LIMITS.fidelityImages).default(D.fidelityImages),
     /** Rank tensors by their damage when quantized alone (costs one run per tensor group). */
     sensitivity: z.boolean().default(true),
     /** How many tensors to suggest keeping in FP16. */
@@ -170,7 +193,7 @@ export const ExportRequestSchema = z
      * them, pinned with trtexec --layerPrecisions and nvinfer layer-device-precision.
      */
     floatTensors: z.array(z.string().min(1)).default([]),
-    maxBatchSize: z.number().int().positive().default(D.maxBatchSize),
+    maxBatchSize: z.number().int().positive().max(LIMITS.batchSize).default(D.maxBatchSize),
     maxWorkspaceSize: z.number().int().positive().default(D.maxWorkspaceSize),
     verbose: z.boolean().default(false),
   })

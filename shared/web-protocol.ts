@@ -26,6 +26,7 @@ export const WEB_METHODS = [
   'listImages',
   'previewTensor',
   'commandFor',
+  'planOutputs',
   'startExport',
   'cancelJob',
   'listJobs',

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_CSP } from '../../electron/main/csp.js';
+import { requireChromium } from '../fixtures/chromium.js';
 import { createAppProtocolHandler } from '../../electron/main/protocols.js';
 
 /**
@@ -16,10 +17,10 @@ import { createAppProtocolHandler } from '../../electron/main/protocols.js';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const rendererRoot = path.join(root, 'out/renderer');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 test.skip(!existsSync(path.join(rendererRoot, 'index.html')), 'out/renderer is missing: run `npm run build` first');
-test.skip(!existsSync(chromiumPath), `no Chromium at ${chromiumPath} (set CHROMIUM)`);
+// No Chromium fails (with the install command) instead of skipping.
+const chromiumPath = requireChromium();
 
 let server: http.Server;
 let base: string;
@@ -61,7 +62,7 @@ test('the production renderer runs under the Electron CSP without a single viola
     (window as unknown as { __calls: string[] }).__calls = calls;
     const known: Record<string, (...a: unknown[]) => unknown> = {
       info: () => ok({ version: '0.0.0-e2e', mode: 'electron', platform: 'linux', homeDir: '/home/e2e', canStoreKeys: true }),
-      gpus: () => ok({ gpus: [] }),
+      gpus: () => ok({ gpus: [], cudaProvider: 'missing' }),
       getSettings: () => ok(settings),
       setSettings: (patch) => ok({ ...settings, ...(patch as object) }),
       recentFiles: () => ok([]),

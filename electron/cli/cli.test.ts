@@ -76,11 +76,15 @@ describe('export-studio mask_rcnn export', () => {
     expect(r.err).toMatch(/DeepStream cannot decrypt/);
   });
 
-  it('defaults the output to ./<model name>.etlt in the working directory', async () => {
-    const out = await freshDir('default-out');
-    const r = await cli(['mask_rcnn', 'export', '-m', S.tlt, '-k', 'nvidia_tlt', '-e', S.spec], {}, out);
+  it('defaults the output to the model path with .etlt, beside the model (TAO), whatever the working directory', async () => {
+    const models = await freshDir('default-out-model');
+    const cwd = await freshDir('default-out-cwd');
+    const model = path.join(models, 'mrcnn.epoch-3.tlt');
+    await fs.copyFile(S.tlt, model);
+    const r = await cli(['mask_rcnn', 'export', '-m', model, '-k', 'nvidia_tlt', '-e', S.spec], {}, cwd);
     expect(r.code).toBe(0);
-    expect(await fs.readdir(out)).toEqual(['model.etlt']);
+    expect((await fs.readdir(models)).sort()).toEqual(['mrcnn.epoch-3.etlt', 'mrcnn.epoch-3.tlt']);
+    expect(await fs.readdir(cwd)).toEqual([]);
   });
 
   it('refuses an existing output without --overwrite and leaves it intact', async () => {

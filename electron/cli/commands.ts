@@ -5,6 +5,8 @@ import type { ModelSummary } from '../../shared/report.js';
 import { readModel, sealFile, unsealFile } from '../pipeline/model/index.js';
 import { inspectModel } from '../pipeline/onnx/index.js';
 import { listGpus } from '../host/gpus.js';
+import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
+import { INSTALL_CUDA_COMMAND } from '../../shared/api.js';
 import type { CliIO } from './program.js';
 
 function keyOf(o: { key?: string }, io: CliIO, required: boolean): string {
@@ -96,8 +98,9 @@ export function unsealCommand(o: { model: string; key?: string; output_file: str
 export function gpusCommand(o: { json?: boolean }, io: CliIO): Promise<number> {
   return guarded(io, async () => {
     const inv = await listGpus({ env: io.env });
+    const cudaProvider = cudaProviderInstalled() ? 'installed' : 'missing';
     if (o.json) {
-      io.stdout(JSON.stringify(inv, null, 2) + '\n');
+      io.stdout(JSON.stringify({ ...inv, cudaProvider }, null, 2) + '\n');
       return;
     }
     if (inv.gpus.length === 0) {
@@ -109,5 +112,6 @@ export function gpusCommand(o: { json?: boolean }, io: CliIO): Promise<number> {
       const util = g.utilizationPct === null ? '' : `  ${g.utilizationPct}% busy`;
       io.stdout(`${g.index}  ${g.name}${mem}${util}  ${g.pciBusId}  driver ${g.driverVersion}\n`);
     }
+    if (cudaProvider === 'missing') io.stdout(`ONNX Runtime's CUDA provider is not installed: exports run on the CPU. To use the GPU: ${INSTALL_CUDA_COMMAND}\n`);
   });
 }

@@ -8,7 +8,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     interrupts++;
     if (interrupts > 1) process.exit(130); // second Ctrl-C: leave now (temp files are swept next run)
-    process.stderr.write(`\n${sig}: cancelling, removing partial outputs… (again to force)\n`);
+    // Promise nothing here: a cancel that lands once the outputs are being committed cannot undo
+    // them, and the run then says so (and which files are on disk).
+    process.stderr.write(`\n${sig}: cancelling… (again to force)\n`);
     controller.abort();
   });
 }

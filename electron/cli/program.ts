@@ -10,6 +10,7 @@ import { addExportFlags, readExportFlags, type ExportFlags } from './export-flag
 import { ConsoleRenderer } from './progress.js';
 import { failureExit, inspectCommand, sealCommand, unsealCommand, gpusCommand } from './commands.js';
 import { serveCommand } from './serve.js';
+import { safeWriter } from './terminal.js';
 import { addBatchCommands } from './batch/commands.js';
 
 export interface CliIO {
@@ -175,7 +176,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
 }
 
 /** Run the CLI; resolves to the process exit code. */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
+  // Names from models, specs and paths reach the terminal: no escape sequence of theirs gets through.
+  const io: CliIO = { ...rawIo, stdout: safeWriter(rawIo.stdout), stderr: safeWriter(rawIo.stderr) };
   let code = 0;
   const program = buildProgram(io, (c) => {
     code = c;

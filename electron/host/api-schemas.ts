@@ -24,6 +24,7 @@ export const API_ARGS = {
   listImages: z.tuple([PathSchema]),
   previewTensor: z.tuple([IdSchema, PathSchema.nullable(), PreprocessingSchema.nullable(), ResizeModeSchema]),
   commandFor: z.tuple([ExportRequestSchema]),
+  planOutputs: z.tuple([ExportRequestSchema]),
   startExport: z.tuple([ExportRequestSchema]),
   cancelJob: z.tuple([IdSchema]),
   listJobs: z.tuple([]),

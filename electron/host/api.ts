@@ -7,10 +7,13 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
+import { planOutputs } from '../pipeline/paths.js';
+import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
 import { preflightRequest } from '../pipeline/preflight.js';
 import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
+import { checkPathArgs } from './paths.js';
 import type { FileBrowser } from './file-browser.js';
 import { listGpus, type GpuInventory } from './gpus.js';
 import type { JobManager } from './job-manager.js';
@@ -41,6 +44,8 @@ export interface HostDeps {
   keyStore?: KeyStore;
   /** Show a folder in the desktop's file manager; default xdg-open / open / explorer. */
   openFolder?: (dir: string) => Promise<void>;
+  /** Resolves relative request paths, as the export workers do (default: this process's CWD). */
+  cwd?: string;
   /** The URL the renderer puts in <img src>; default web mode's /thumb/<id>. */
   thumbnailUrl?: (imageId: string, size?: number) => string;
 }
@@ -81,8 +86,28 @@ function openWithSystem(dir: string): Promise<void> {
 export function createHostApi(deps: HostDeps): HostApi {
   const { jobs, reader, settings, files, thumbnails } = deps;
 
+  /**
+   * Web mode: every path an API call takes must lie inside the browse roots after resolving `..`
+   * and symlinks — checked before anything is opened, and the same answer whether the file exists
+   * or not (no existence oracle outside the roots). The desktop app takes any path the user picked.
+   */
+  const allowed = (p: string): Promise<string> => (deps.mode === 'web' ? files.resolveAllowedTarget(p) : Promise.resolve(path.resolve(p)));
+
+  async function checkRequestPaths(r: ExportRequest): Promise<void> {
+    if (deps.mode !== 'web') return;
+    const o = r.outputs;
+    const c = r.calibration;
+    const paths = [r.model, r.spec, o.etlt, o.onnx, o.qdq, o.cache ?? (r.precision === 'int8' ? './cal.bin' : undefined), o.report, o.logFile, o.engine, o.resultsDir, c?.imageDir, c?.tensorfile, ...(c?.images ?? [])];
+    for (const p of paths) if (p !== undefined) await allowed(p);
+  }
+
   function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
-    return result(() => body(parseArgs(method, args)));
+    return result(async () => {
+      const parsed = parseArgs(method, args);
+      // The same path checks the Electron main applies before a call leaves it (host/paths.ts).
+      await checkPathArgs(method, parsed as unknown[]);
+      return body(parsed);
+    });
   }
 
   const api: HostApi = {
@@ -99,16 +124,17 @@ export function createHostApi(deps: HostDeps): HostApi {
         const inv = await (deps.gpus ?? listGpus)();
         return {
           gpus: inv.gpus.map((g) => ({ index: g.index, name: g.name, memoryUsedMiB: g.memoryUsedMiB, memoryTotalMiB: g.memoryTotalMiB, utilizationPct: g.utilizationPct, pciBusId: g.pciBusId })),
+          cudaProvider: cudaProviderInstalled() ? 'installed' : 'missing',
           ...(inv.reason ? { reason: inv.reason } : {}),
         };
       }),
     pickPath: (...a) => call('pickPath', a, async ([kind, options]) => (deps.pickPath ? deps.pickPath(kind, options ?? {}) : null)),
     browse: (...a) => call('browse', a, ([dir, kind]) => files.list(dir, kind)),
-    inspectModel: (...a) => call('inspectModel', a, ([p, key]) => reader.call('inspectModel', { path: path.resolve(p), key })),
-    parseSpec: (...a) => call('parseSpec', a, ([p]) => reader.call('parseSpec', { path: path.resolve(p) })),
+    inspectModel: (...a) => call('inspectModel', a, async ([p, key]) => reader.call('inspectModel', { path: await allowed(p), key })),
+    parseSpec: (...a) => call('parseSpec', a, async ([p]) => reader.call('parseSpec', { path: await allowed(p) })),
     listImages: (...a) =>
       call('listImages', a, async ([dir]) => {
-        const listing = await reader.call('listImages', { dir: path.resolve(dir) });
+        const listing = await reader.call('listImages', { dir: await allowed(dir) });
         return { dir: listing.dir, images: listing.images.map((im) => ({ id: thumbnails.register(im.path), name: im.name, path: im.path, bytes: im.bytes })) };
       }),
     thumbnailUrl: (imageId, size) => (deps.thumbnailUrl ? deps.thumbnailUrl(imageId, size) : `/thumb/${encodeURIComponent(imageId)}${size !== undefined ? `?size=${size}` : ''}`),
@@ -116,12 +142,14 @@ export function createHostApi(deps: HostDeps): HostApi {
       call('previewTensor', a, async ([imageId, specPath, preprocessing, resize]) => {
         const file = thumbnails.pathOf(imageId);
         if (file === undefined) throw new StudioError('E_REQUEST_INVALID', `Unknown image id ${imageId}`, 'List the image folder again (ids last for one session).');
-        return reader.call('previewTensor', { path: file, specPath: specPath === null ? null : path.resolve(specPath), preprocessing, resize });
+        return reader.call('previewTensor', { path: await allowed(file), specPath: specPath === null ? null : await allowed(specPath), preprocessing, resize });
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
+    planOutputs: (...a) => call('planOutputs', a, async ([request]) => planOutputs(request as ExportRequest, deps.cwd ?? process.cwd())),
     // Queued at once (it waits for its GPU); E_OUTPUT_LOCKED now if another job writes the same files.
     startExport: (...a) =>
       call('startExport', a, async ([request]) => {
+        await checkRequestPaths(request as ExportRequest);
         // A job of this host writing the same files (named), then another process (a CLI export,
         // another app) already holding a file's lock: both refused now, not when the worker gets there.
         for (const file of jobs.checkOutputs(request as ExportRequest)) {
@@ -160,13 +188,18 @@ export function createHostApi(deps: HostDeps): HostApi {
     loadKey: (...a) => call('loadKey', a, async ([modelPath]) => (deps.keyStore ? deps.keyStore.load(path.resolve(modelPath)) : null)),
     openFolder: (...a) =>
       call('openFolder', a, async ([p]) => {
-        const abs = path.resolve(p);
+        const abs = await allowed(p);
         const st = await fs.stat(abs).catch(() => null);
         if (!st) throw new StudioError('E_FILE_NOT_FOUND', `Not found: ${abs}`, 'The file may have been moved or deleted.', { file: abs });
         await (deps.openFolder ?? openWithSystem)(st.isDirectory() ? abs : path.dirname(abs));
       }),
     // issue 12
-    preflight: (...a) => call('preflight', a, ([request]) => preflightRequest(request as ExportRequest)),
+    preflight: (...a) =>
+      call('preflight', a, async ([request]) => {
+        // Preflight stats and reads the request's files: the same roots as starting the job.
+        await checkRequestPaths(request as ExportRequest);
+        return preflightRequest(request as ExportRequest);
+      }),
     makeDir: (...a) =>
       call('makeDir', a, async ([p]) => {
         const abs = path.resolve(p);
@@ -183,7 +216,12 @@ export function createHostApi(deps: HostDeps): HostApi {
         }
         return fs.realpath(abs);
       }),
-    thumbnail: (imageId, size) => thumbnails.get(imageId, size),
+    thumbnail: async (imageId, size) => {
+      // The id was listed inside the roots; the file may since have become a link out of them.
+      const file = thumbnails.pathOf(imageId);
+      if (file !== undefined && deps.mode === 'web' && !(await allowed(file).then(() => true, () => false))) return null;
+      return thumbnails.get(imageId, size);
+    },
     upload: (o) => result(() => receiveUpload(files, o)),
   };
   return api;

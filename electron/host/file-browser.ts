@@ -29,6 +29,16 @@ export function isInside(root: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** The real path of a file that may not exist: nearest existing ancestor resolved, dangling links followed (bounded). */
+export async function realOrPlanned(abs: string, depth = 0): Promise<string> {
+  const real = await fs.realpath(abs).catch(() => null);
+  if (real !== null) return real;
+  const link = depth < 40 ? await fs.readlink(abs).catch(() => null) : null;
+  if (link !== null) return realOrPlanned(path.resolve(path.dirname(abs), link), depth + 1);
+  const parent = path.dirname(abs);
+  return parent === abs ? abs : path.join(await realOrPlanned(parent, depth + 1), path.basename(abs));
+}
+
 /**
  * Directory listing for the web-mode file picker (and the app's in-window browser), limited to
  * an allow-list of roots: the home folder, the working directory, the temp folder and any root
@@ -70,6 +80,21 @@ export class FileBrowser {
         { file: abs },
         { details: { reason: 'outside-roots' } },
       );
+    }
+    return real;
+  }
+
+  /**
+   * Like resolveAllowed for a path that may not exist yet (an output): its nearest existing
+   * ancestor is resolved through symlinks (a dangling link is followed to where it points), the
+   * rest appended, and the result must lie inside a root.
+   */
+  async resolveAllowedTarget(p: string): Promise<string> {
+    const abs = path.resolve(p);
+    const real = await realOrPlanned(abs);
+    const roots = await this.roots();
+    if (!roots.some((r) => isInside(r, real))) {
+      throw new StudioError('E_FILE_UNREADABLE', `${abs} is outside the folders this session may use`, `Web mode reads and writes only inside ${roots.join(', ')}. Start the server with --root <folder> to add one.`, { file: abs }, { details: { reason: 'outside-roots' } });
     }
     return real;
   }

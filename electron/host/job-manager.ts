@@ -8,6 +8,7 @@ import { newSnapshot, recordJobEvents } from '../../shared/jobs.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { sweepStale } from '../pipeline/io/outputs.js';
+import { sweepEngineTemps } from '../pipeline/engine-step.js';
 import { planOutputs } from '../pipeline/paths.js';
 import type { WorkerMessage } from '../worker/protocol.js';
 import { gpuEnvironment } from './gpus.js';
@@ -423,6 +424,8 @@ export class JobManager {
     if (o.logFile) dirs.add(path.dirname(path.resolve(cwd, o.logFile)));
     const removed: string[] = [];
     for (const d of dirs) removed.push(...(await sweepStale(d).catch(() => [])));
+    // A worker killed while trtexec ran: its process group and the decrypted-model temp folder.
+    if (job.request.outputs.engine) removed.push(...(await sweepEngineTemps().catch(() => [])));
     if (o.resultsDir && job.pid !== undefined) {
       // status.json is rewritten through `<file>.<pid>.tmp` (run.ts), outside OutputSet.
       const tmp = path.join(path.resolve(cwd, o.resultsDir), `status.json.${job.pid}.tmp`);

@@ -3,7 +3,7 @@ import { StudioError, asStudioError } from '../../shared/errors.js';
 import { INVOKE_CHANNELS } from '../../shared/ipc-channels.js';
 import { WEB_METHODS, type WebMethod } from '../../shared/web-protocol.js';
 import { parseArgs } from '../host/api-schemas.js';
-import { checkLocalPath, type PathExpectation } from './paths.js';
+import { checkPathArgs } from '../host/paths.js';
 import { isTrustedSender, type SenderFrameLike } from './sender.js';
 
 /** The slice of IpcMainInvokeEvent the guard reads. */
@@ -18,18 +18,8 @@ export interface IpcMainLike {
 }
 
 export type InvokeApi = Pick<StudioApi, WebMethod>;
-/**
- * Path arguments main re-checks itself (exists, file or folder) before the host acts: a dropped
- * file's path comes from the preload (webUtils.getPathForFile) through the renderer, so it is
- * renderer-controlled data like any other argument. argument index → expectation.
- */
-export const PATH_CHECKS: Partial<Record<WebMethod, Readonly<Record<number, PathExpectation>>>> = {
-  inspectModel: { 0: 'file' },
-  parseSpec: { 0: 'file' },
-  listImages: { 0: 'dir' },
-  openFolder: { 0: 'file-or-dir' },
-  storeKey: { 0: 'file' },
-};
+/** Path arguments main re-checks before the host acts (shared with web mode: electron/host/paths.ts). */
+export { PATH_CHECKS } from '../host/paths.js';
 
 export type GuardedHandler = (event: InvokeEventLike, ...args: unknown[]) => Promise<Result<unknown>>;
 
@@ -64,10 +54,7 @@ export function guardedHandler<M extends WebMethod>(method: M, api: InvokeApi): 
     if (!isTrustedSender(event?.senderFrame)) return refusal(method);
     try {
       const parsed = parseArgs(method, args) as unknown[];
-      for (const [i, expect] of Object.entries(PATH_CHECKS[method] ?? {}) as [string, PathExpectation][]) {
-        const v = parsed[Number(i)];
-        if (typeof v === 'string') parsed[Number(i)] = await checkLocalPath(v, expect);
-      }
+      await checkPathArgs(method, parsed);
       const fn = api[method] as (...a: unknown[]) => Promise<Result<unknown>>;
       const r: unknown = await fn(...parsed);
       if (!isResult(r)) throw new Error(`${method} did not return a Result`);

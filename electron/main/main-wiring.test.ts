@@ -109,6 +109,7 @@ beforeAll(async () => {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   process.env.FAKE_APP_DATA = path.join(tmp, 'appData');
+  // eslint-disable-next-line studio/layers -- the bundle built above from electron/main, not a source module
   await import(pathToFileURL(path.join(out, 'electron', 'main.mjs')).href);
   rec = (globalThis as unknown as { __fakeElectron: Rec }).__fakeElectron;
   rec.fireReady();

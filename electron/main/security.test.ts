@@ -196,6 +196,7 @@ describe('every IPC channel of the map', () => {
     listImages: [dir],
     previewTensor: ['abcDEF_123', null, null, 'keep-aspect-pad'],
     commandFor: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
+    planOutputs: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
     startExport: [{ model: file, key: 'k', outputs: { etlt: path.join(dir, 'o.etlt') } }],
     cancelJob: ['job-1'],
     listJobs: [],

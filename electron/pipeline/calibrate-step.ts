@@ -7,7 +7,7 @@ import { resolvePreprocessing, sampleDims } from './data/preprocess.js';
 import { createPreprocessPool, prefetchBatches, type PreprocessPool, type PrefetchStats } from './data/loader.js';
 import { createSpecLoaderSource } from './data/spec-loader.js';
 import { createImageDirSource, createImageListSource } from './data/image-dir.js';
-import { readTensorfile, writeTensorfile } from './data/tensorfile.js';
+import { readTensorfile, TensorfileWriter } from './data/tensorfile.js';
 import {
   buildCalibrationReport,
   buildProvenance,
@@ -31,7 +31,7 @@ import type { CalibrationAlgorithm } from '../../shared/request.js';
 import type { FidelityReport, FloatTensor } from '../../shared/report.js';
 import { formatInt8Target } from '../../shared/int8-target.js';
 import { TOOL } from './version.js';
-import { must, setFloatTensors, stageWrite, type JobState, type Step } from './steps.js';
+import { must, setFloatTensors, stageWrite, type JobState, type Step } from './job.js';
 import { decodeModel } from './onnx/index.js';
 
 /** What the INT8 stages hand to the later ones (DeepStream config, trtexec, Q/DQ). */
@@ -215,6 +215,7 @@ export const calibrateStep: Step = {
     }
 
     const prepared = await prepareSource(s, pp);
+    let tensorfile: TensorfileWriter | undefined;
     try {
       s.ctx.info(`calibration data: ${prepared.description}`);
       const requested = c.batches * c.batchSize;
@@ -281,8 +282,9 @@ export const calibrateStep: Step = {
       } else batches = must(prepared.batches, 'batches');
 
       // --cal_data_file with --cal_image_dir: also write TAO's tensorfile from the same batches.
-      const kept: Batch[] = [];
-      if (plan.tensorfile) batches = tee(batches, kept);
+      // Streamed: each batch goes to the tensorfile as calibration consumes it (never all in memory).
+      tensorfile = plan.tensorfile ? await TensorfileWriter.open(s.outputs, plan.tensorfile) : undefined;
+      if (tensorfile) batches = tee(batches, tensorfile);
 
       const result: CalibrationResult = await runCalibration({
         model: model.onnx,
@@ -325,8 +327,8 @@ export const calibrateStep: Step = {
       }
 
       const provenance = { ...wanted, algorithm: { ...wanted.algorithm, statistics: result.method, sampleTarget: result.method === 'sampled' ? wanted.algorithm.sampleTarget : null }, samplesUsed: result.samples };
-      if (plan.tensorfile) {
-        await writeTensorfile(s.outputs, plan.tensorfile, kept, s.ctx.signal);
+      if (plan.tensorfile && tensorfile) {
+        tensorfile.finish();
         s.roles.set(plan.tensorfile, 'tensorfile');
       }
       const amax = new Map(result.tensors.filter((t) => !deployment.floatTensors.includes(t.name)).map((t) => [t.name, t.threshold]));
@@ -364,14 +366,15 @@ export const calibrateStep: Step = {
       };
       return `${result.tensors.length} tensors from ${result.samples} samples (${c.algorithm}, ${result.provider})`;
     } finally {
+      tensorfile?.close();
       await prepared.close();
     }
   },
 };
 
-async function* tee(src: AsyncIterable<Batch>, into: Batch[]): AsyncGenerator<Batch> {
+async function* tee(src: AsyncIterable<Batch>, into: TensorfileWriter): AsyncGenerator<Batch> {
   for await (const b of src) {
-    into.push(b);
+    into.add(b);
     yield b;
   }
 }

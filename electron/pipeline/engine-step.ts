@@ -1,14 +1,82 @@
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { childGpuEnv } from './runtime/device.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { StudioError } from '../../shared/errors.js';
-import type { Step, JobState } from './steps.js';
-import { must } from './steps.js';
+import { must, type JobState, type Step } from './job.js';
 import { cancelledError } from './cancel.js';
 import { trtexecArgsFor } from './deploy/index.js';
 import { shellQuote } from '../../shared/redact.js';
+import { ownerGone } from './io/outputs.js';
+
+/** Prefix of the private temp folder (decrypted ONNX, cache copy, trtexec's pgid): `<prefix><pid>-XXXXXX`. */
+export const ENGINE_TEMP_PREFIX = 'export-studio-trt-';
+/** After SIGTERM to trtexec's process group, SIGKILL follows after this long. */
+export const TRTEXEC_KILL_GRACE_MS = 2000;
+
+/** Process groups of the trtexec runs of this process, with their temp folders (killed and removed on exit). */
+const running = new Map<number, string>();
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Synchronous last resort when this process is being terminated: kill every trtexec group, remove its temps. */
+function killAllNow(): void {
+  for (const [pgid, dir] of running) {
+    killGroup(pgid, 'SIGKILL');
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort while exiting
+    }
+  }
+  running.clear();
+}
+
+let exitHooks = false;
+function installExitHooks(): void {
+  if (exitHooks) return;
+  exitHooks = true;
+  process.on('exit', killAllNow);
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      killAllNow();
+      // Where nobody else handles the signal (a worker process), die of it as before.
+      if (process.listenerCount(sig) === 1) {
+        process.removeListener(sig, onSignal);
+        process.kill(process.pid, sig);
+      }
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+/**
+ * Remove the engine temp folders of dead processes (a worker SIGKILLed while trtexec ran) and
+ * kill the trtexec process group recorded in each. Called before an engine build and by the
+ * JobManager after a killed job.
+ */
+export async function sweepEngineTemps(dir: string = os.tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = new RegExp(`^${ENGINE_TEMP_PREFIX}(\\d+)-`).exec(name);
+    if (!m || !ownerGone(m[1] as string)) continue;
+    const full = path.join(dir, name);
+    const pgid = Number((await fs.readFile(path.join(full, 'trtexec.pgid'), 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pgid) && pgid > 0) killGroup(pgid, 'SIGKILL');
+    await fs.rm(full, { recursive: true, force: true });
+    removed.push(full);
+  }
+  return removed;
+}
 
 /** Where trtexec usually lives besides PATH (TensorRT tarball / Debian package / NGC containers). */
 const TRTEXEC_FALLBACKS = ['/usr/src/tensorrt/bin/trtexec', '/opt/tensorrt/bin/trtexec'];
@@ -57,8 +125,10 @@ export const engineStep: Step = {
     const model = must(s.model, 'model');
     const engine = await s.outputs.stage(must(plan.engine, 'engine path'));
     s.roles.set(engine.finalPath, 'engine');
-    // trtexec reads ONNX from disk: a private temp copy (the .etlt is encrypted).
-    const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), 'export-studio-trt-'));
+    // trtexec reads ONNX from disk: a private temp copy (the .etlt is encrypted), in a folder named
+    // with our pid so that it is swept if this process is killed.
+    await sweepEngineTemps();
+    const tmpDir = await fs.mkdtemp(path.join(os.tmpdir(), `${ENGINE_TEMP_PREFIX}${process.pid}-`));
     try {
       const explicitQdq = Boolean(s.calibrated?.qdqBytes);
       const onnxPath = path.join(tmpDir, 'model.onnx');
@@ -72,7 +142,7 @@ export const engineStep: Step = {
       if (d.explicitQdq !== explicitQdq) throw new StudioError('E_INTERNAL', 'the Q/DQ model the deployment settings expect was not built', 'This is a bug in Export Studio; please report it.');
       const args = trtexecArgsFor(d, { onnx: onnxPath, engine: engine.tempPath, cache: cachePath, workspaceBytes: s.request.maxWorkspaceSize });
       s.ctx.info(`running ${trtexec} ${args.join(' ')}`);
-      await runLogged(trtexec, args, s);
+      await runLogged(trtexec, args, s, tmpDir);
       const st = await fs.stat(engine.tempPath).catch(() => null);
       if (!st || st.size === 0) throw new StudioError('E_TRTEXEC_FAILED', 'trtexec finished without writing the engine', 'See the trtexec lines in the log (-v or --log_file).');
       return `${path.basename(engine.finalPath)} (${st.size} bytes)`;
@@ -82,10 +152,22 @@ export const engineStep: Step = {
   },
 };
 
-function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
+/**
+ * Run trtexec in its own process group (so everything it starts goes with it), recorded in the
+ * temp folder. Cancel: SIGTERM to the group, SIGKILL after TRTEXEC_KILL_GRACE_MS; the promise
+ * settles only once the process is gone, so the caller's cleanup removes the temps after it.
+ */
+function runLogged(cmd: string, args: string[], s: JobState, tmpDir: string): Promise<void> {
+  installExitHooks();
   return new Promise((resolve, reject) => {
     const gpuEnv = s.request.gpu === 'cpu' ? {} : childGpuEnv(s.request.gpu);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...gpuEnv } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...gpuEnv }, detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) {
+      running.set(pgid, tmpDir);
+      writeFileSync(path.join(tmpDir, 'trtexec.pgid'), String(pgid));
+    }
+    let killTimer: NodeJS.Timeout | undefined;
     const tail: string[] = [];
     const onLine = (buf: Buffer) => {
       for (const line of buf.toString('utf8').split(/\r?\n/)) {
@@ -99,7 +181,11 @@ function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
     child.stderr.on('data', onLine);
     const started = Date.now();
     const beat = setInterval(() => s.ctx.progress('engine', Math.round((Date.now() - started) / 1000), 0, 's elapsed'), 1000);
-    const onAbort = () => child.kill('SIGTERM');
+    const onAbort = () => {
+      if (pgid === undefined) return;
+      killGroup(pgid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), TRTEXEC_KILL_GRACE_MS);
+    };
     s.ctx.signal.addEventListener('abort', onAbort);
     child.on('error', (e) => {
       clearInterval(beat);
@@ -107,6 +193,12 @@ function runLogged(cmd: string, args: string[], s: JobState): Promise<void> {
     });
     child.on('close', (code, signal) => {
       clearInterval(beat);
+      if (killTimer) clearTimeout(killTimer);
+      if (pgid !== undefined) {
+        // Anything trtexec left running in its group goes too.
+        killGroup(pgid, 'SIGKILL');
+        running.delete(pgid);
+      }
       s.ctx.signal.removeEventListener('abort', onAbort);
       if (s.ctx.signal.aborted) return reject(cancelledError('Building the TensorRT engine'));
       if (code === 0) return resolve();

@@ -10,14 +10,7 @@ import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, t
 import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
 import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
 import type { CalibrationAlgorithm } from '../../shared/request.js';
-import { StudioError } from '../../shared/errors.js';
-// steps.ts imports this module: setFloatTensors is only called at run time (no cycle at load).
-import { setFloatTensors, type JobState, type Step } from './steps.js';
-
-function must<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
-  return v;
-}
+import { must, setFloatTensors, type JobState, type Step } from './job.js';
 
 /** JobState plus the fidelity result (until JobState carries `fidelity` itself). */
 type WithFidelity = JobState & { fidelity?: FidelityReport; calibrated?: JobState['calibrated'] & { selection?: readonly string[] }; int8Search?: PendingSearch | undefined };

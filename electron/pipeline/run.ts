@@ -6,7 +6,8 @@ import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/repo
 import { StudioError, asStudioError, isStudioError } from '../../shared/errors.js';
 import { JobContext } from './context.js';
 import { cancelledError } from './cancel.js';
-import { OutputSet } from './io/outputs.js';
+import { OutputSet, sweepStale } from './io/outputs.js';
+import { checkPathCollisions, planOutputs } from './paths.js';
 import { LogFile } from './io/logfile.js';
 import { TOOL } from './version.js';
 import { requestToCommand } from './command.js';
@@ -36,7 +37,19 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     ctx.emit({ type: 'error', error: asStudioError(err, 'validating the request').toData() });
     throw err;
   }
-  if (request.outputs.logFile) logFile = LogFile.open(request.outputs.logFile);
+  // The log is an output like the others: same collision rules (after resolving links and `..`),
+  // never an input, never another output, never a special file; checked before it is opened.
+  try {
+    await checkPathCollisions(request, planOutputs(request));
+    if (request.outputs.logFile) {
+      await sweepStale(path.dirname(path.resolve(request.outputs.logFile)));
+      logFile = await LogFile.open(request.outputs.logFile, request.overwrite);
+    }
+  } catch (e) {
+    const err = toStudioError(e, signal);
+    ctx.emit({ type: 'error', error: err.toData() });
+    throw err;
+  }
 
   const outputs = new OutputSet({ overwrite: request.overwrite });
   const state: JobState = {
@@ -52,7 +65,7 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
   signal.addEventListener('abort', onAbort);
 
   try {
-    ctx.info(`${TOOL.name} ${TOOL.version}: ${state.command}`);
+    ctx.infoMasked(`${TOOL.name} ${TOOL.version}: ${state.command}`);
     for (const step of steps) {
       ctx.checkCancelled();
       const applies = step.when(state);
@@ -74,15 +87,21 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     }
 
     ctx.checkCancelled();
+    // The 'report' stage: the JSON report staged with the other outputs, then all committed at once.
+    ctx.stage('report', 'started');
     const report = buildReport(state, started);
     if (request.outputs.report) await outputs.write(request.outputs.report, JSON.stringify(report, null, 2) + '\n').then(() => state.roles.set(path.resolve(request.outputs.report as string), 'report'));
+    // Last moment a cancel can stop the job: from here the commit runs to its end (all or nothing).
+    ctx.checkCancelled();
     const committed = await outputs.commit();
+    if (signal.aborted) ctx.warn('Cancel arrived while the outputs were being committed: the commit finished and every output listed below is on disk.');
     for (const c of committed) {
       const role: ArtifactRole = state.roles.get(c.path) ?? 'etlt';
       const a: ArtifactInfo = { role, path: c.path, bytes: c.bytes, sha256: c.sha256 };
       report.artifacts.push(a);
       ctx.emit({ type: 'artifact', ...a });
     }
+    ctx.stage('report', 'done', `${committed.length} file(s) committed`);
     report.finishedAt = new Date().toISOString();
     report.seconds = (Date.now() - started) / 1000;
     // The outputs are committed: a status.json that cannot be written is a warning, not a failed export.
@@ -96,14 +115,22 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     return report;
   } catch (e) {
     await outputs.abort();
-    const err = toStudioError(e, signal);
+    let err = toStudioError(e, signal);
+    if (outputs.committed) {
+      // Never say "nothing was written" about files that are in place.
+      err = new StudioError(err.code, `${err.message} (after the commit: ${outputs.finalPaths.join(', ')} are on disk)`, err.hint, err.location, err.details ? { details: err.details } : {});
+    }
     ctx.emit({ type: 'error', error: err.toData() });
+    // The log names an input found later (the spec's val_json_file): it must not be written there.
+    if (err.details?.output === 'logFile') await logFile?.discard();
     await writeStatus(request, err.code === 'E_CANCELLED' ? 'INTERRUPTED' : 'FAILURE', ctx.clean(err.message)).catch(() => undefined);
     throw err;
   } finally {
     signal.removeEventListener('abort', onAbort);
     ctx.flushProgress();
-    logFile?.close();
+    const logProblem = await logFile?.close();
+    // The log is closed: say it on the sink only.
+    if (logProblem) sink({ type: 'log', level: 'warn', text: ctx.clean(logProblem), time: Date.now() });
   }
 }
 

@@ -1,97 +1,33 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ModelSummary } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
-import type { ArtifactRole, StageId } from '../../shared/events.js';
-import type { ArtifactInfo, CalibrationSummary, ExportReport, FidelityReport, ModelSummary } from '../../shared/report.js';
 import { StudioError } from '../../shared/errors.js';
 import { formatBytes } from '../../shared/format.js';
-import type { JobContext } from './context.js';
-import { mapWriteError, type OutputSet } from './io/outputs.js';
-import { planOutputs, type OutputPlan } from './paths.js';
-import { loadSpec, type MaskRcnnSpec } from './spec/index.js';
-import { quickKeyCheck, readModel, sealToStream, type ModelFormat } from './model/index.js';
-import { decodeModel, inspectModel, resolveExternalData } from './onnx/index.js';
-import { nvinferConfig, buildLabels, checkConsumers, deriveDeployment, DEFAULT_CUSTOM_LIB, type Deployment, type DeploymentInput, type DeploymentNode } from './deploy/index.js';
-import { calibrateStep, quantizeStep, requestPreprocessing, type CalibrationOutcome } from './calibrate-step.js';
+import { mapWriteError } from './io/outputs.js';
+import { checkPathCollisions, planOutputs } from './paths.js';
+import { checkRegularInput } from './io/inputs.js';
+import { expandFilePattern } from './data/glob.js';
+import { IMAGE_EXTENSIONS } from './data/image-dir.js';
+import { loadSpec } from './spec/index.js';
+import { quickKeyCheck, readModel, sealToStream } from './model/index.js';
+import { decodeModel, inspectModel, resolveExternalData, validateModelGraph } from './onnx/index.js';
+import { nvinferConfig, buildLabels, checkConsumers, deriveDeployment, DEFAULT_CUSTOM_LIB, type DeploymentInput } from './deploy/index.js';
+import { calibrateStep, quantizeStep, requestPreprocessing } from './calibrate-step.js';
 import { engineStep } from './engine-step.js';
 import { fidelityStep, searchStep } from './fidelity-step.js';
+import { must, stageWrite, type JobState, type Step } from './job.js';
 
-export interface SpecState {
-  path: string;
-  dir: string;
-  parsed: MaskRcnnSpec;
-  imageSize: [number, number];
-  numClasses: number;
-  warnings: string[];
-}
-
-export interface ModelState {
-  format: ModelFormat;
-  etltInputName?: string;
-  onnx: Buffer;
-  /** Size and sha256 of the model file as given (sealed or not). */
-  fileBytes: number;
-  sha256: string;
-  /** Set by the inspect stage. */
-  summary?: ModelSummary;
-}
-
-export interface JobState {
-  request: ExportRequest;
-  ctx: JobContext;
-  outputs: OutputSet;
-  command: string;
-  plan?: OutputPlan;
-  stageTimes: ExportReport['stages'];
-  artifacts: ArtifactInfo[];
-  /** final path → role, for the artifact events after commit. */
-  roles: Map<string, ArtifactRole>;
-  spec?: SpecState;
-  model?: ModelState;
-  calibration?: CalibrationSummary;
-  calibrated?: CalibrationOutcome;
-  fidelity?: FidelityReport;
-  /** What deriveDeployment was given (set by the inspect stage); kept so floatTensors can change later. */
-  deploymentInput?: DeploymentInput;
-  /** Every consumer-facing setting (cache header, nvinfer keys, trtexec flags, float tensors), derived once. */
-  deployment?: Deployment;
-}
-
-/**
- * Change the tensors kept in float (e.g. after an FP16-fallback search) and re-derive every
- * consumer-facing setting from the same input: the cache, the Q/DQ model, the trtexec line and
- * the DeepStream config written after this call all leave them in float.
- */
-export function setFloatTensors(s: JobState, floatTensors: readonly string[], nodes?: readonly DeploymentNode[]): Deployment {
-  const input = must(s.deploymentInput, 'deployment input');
-  s.deploymentInput = { ...input, floatTensors: [...floatTensors], ...(nodes ? { nodes } : {}) };
-  s.deployment = deriveDeployment(s.deploymentInput);
-  return s.deployment;
-}
-
-export interface Step {
-  stage: StageId;
-  /** true: run; false: not applicable (no event); string: skipped, with the reason shown. */
-  when(s: JobState): boolean | string;
-  /** Returns a one-line detail for the 'done' event; `alert`: done, but the result misses its target (shown in red, never as a tick). */
-  run(s: JobState): Promise<string | void | { detail: string; alert: true }>;
-}
-
-export function must<T>(v: T | undefined | null, what: string): T {
-  if (v === undefined || v === null) throw new StudioError('E_INTERNAL', `${what} missing`, 'This is a bug in Export Studio; please report it.');
-  return v;
-}
-
-/** Stage a file through the OutputSet and remember its role for the artifact list. */
-export async function stageWrite(s: JobState, role: ArtifactRole, file: string, data: string | Uint8Array): Promise<void> {
-  await s.outputs.write(file, data);
-  s.roles.set(path.resolve(file), role);
-}
+export type { JobState, ModelState, SpecState, Step } from './job.js';
+export { setFloatTensors } from './job.js';
 
 async function mustExist(file: string, code: 'E_FILE_NOT_FOUND' | 'E_SPEC_NOT_FOUND', what: string): Promise<void> {
-  const st = await fs.stat(file).catch(() => null);
-  if (!st) throw new StudioError(code, `${what} not found: ${file}`, `Check the path (relative paths are resolved against ${process.cwd()}).`, { file });
-  if (st.isDirectory()) throw new StudioError(code, `${what} is a directory, not a file: ${file}`, 'Give the path of the file itself.', { file });
+  await checkRegularInput(file, what, code).catch((e: unknown) => {
+    if (e instanceof StudioError && e.code === code && !/directory/.test(e.message)) {
+      throw new StudioError(code, `${what} not found: ${file}`, `Check the path (relative paths are resolved against ${process.cwd()}).`, { file });
+    }
+    throw e;
+  });
 }
 
 /** --results_dir is created on demand (status.json): refuse a file in its place, or a folder we cannot write, up front. */
@@ -100,6 +36,14 @@ async function preflightResultsDir(dir: string): Promise<void> {
   const st = await fs.stat(abs).catch(() => null);
   if (st && !st.isDirectory()) throw new StudioError('E_OUTPUT_WRITE', `--results_dir is a file, not a folder: ${abs}`, 'Give a folder for status.json (it is created if missing).', { file: abs });
   if (st) await fs.access(abs, fs.constants.W_OK).catch((e: unknown) => Promise.reject(mapWriteError(e, path.join(abs, 'status.json'))));
+}
+
+/** The images of --cal_image_dir (top level, as calibration lists them): inputs no output may replace. */
+async function imageDirInputs(r: ExportRequest): Promise<{ role: string; file: string }[]> {
+  const dir = r.precision === 'int8' && r.calibration?.source === 'image-dir' ? r.calibration.imageDir : undefined;
+  if (!dir) return [];
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names.filter((n) => IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())).slice(0, 100_000).map((n) => ({ role: 'a calibration image', file: path.join(path.resolve(dir), n) }));
 }
 
 const validate: Step = {
@@ -114,30 +58,16 @@ const validate: Step = {
     s.plan = plan;
     // Fail on an existing or unwritable output now, not after minutes of calibration.
     // The cache, its provenance and calibration report may be reused: the calibrate stage checks them.
+    // Every output is locked now (not at the write stage), so a second job aiming at one of them
+    // fails at once instead of racing this one to the commit.
     const reusable = new Set(['cache', 'provenance', 'calibrationReport']);
-    const finals = Object.entries(plan).filter(([k]) => !reusable.has(k));
-    for (const [, file] of finals) await s.outputs.preflight(file as string);
+    await checkPathCollisions(r, plan, await imageDirInputs(r));
+    for (const [k, file] of Object.entries(plan)) await s.outputs.reserve(file as string, { mayExist: reusable.has(k) });
     if (r.outputs.resultsDir) await preflightResultsDir(r.outputs.resultsDir);
-    const seen = new Map<string, string>();
-    for (const [k, file] of Object.entries(plan)) {
-      const other = seen.get(file as string);
-      if (other) throw new StudioError('E_USAGE', `Two outputs point at the same file: ${other} and ${k} → ${file}`, 'Give each output its own path.', { file: file as string });
-      seen.set(file as string, k);
-    }
     // The .etlt is always sealed with the key: say so now, not at the write stage after calibration.
     // A consumer that cannot take the cache at all (TensorRT 11: no implicit INT8) is refused now.
     checkConsumers({ precision: r.precision, trtVersion: r.trtVersion, qdq: Boolean(r.outputs.qdq), engine: Boolean(r.outputs.engine), dsConfig: r.outputs.dsConfig });
     if (r.key === '') throw new StudioError('E_KEY_REQUIRED', 'No key to seal the output .etlt with', 'Pass -k <key> (or set EXPORT_STUDIO_KEY): the .etlt is encrypted with it, also when the input is a plain .onnx.');
-    if (path.resolve(r.model) === plan.etlt && !r.overwrite) {
-      throw new StudioError('E_OUTPUT_EXISTS', `The output would replace the input model: ${plan.etlt}`, 'Choose another -o path.', { file: plan.etlt });
-    }
-    // No other output may replace an input (the model, the spec), --overwrite or not.
-    for (const [k, file] of Object.entries(plan)) {
-      if (k === 'etlt') continue;
-      for (const input of [r.model, r.spec]) {
-        if (input && path.resolve(input) === file) throw new StudioError('E_OUTPUT_EXISTS', `The ${k} output would replace the input ${input}`, 'Give that output another path.', { file });
-      }
-    }
     return `${Object.keys(plan).length} output(s) planned`;
   },
 };
@@ -151,6 +81,19 @@ const specStep: Step = {
     const w = warnings.map((x) => `${file}:${x.line}:${x.column}: ${x.message}`);
     for (const line of w) s.ctx.warn(line);
     const imageSize = must(spec.imageSize, 'image_size');
+    // The spec names more inputs (val_json_file, the TFRecords of its patterns): no output may be
+    // one of them either, not even with --overwrite. A pattern that cannot be expanded here is
+    // reported by the stage that reads it (calibration), not by an FP32 export that does not.
+    const dc = spec.experiment.data_config;
+    const specDir = path.dirname(path.resolve(file));
+    const more: { role: string; file: string }[] = [];
+    if (dc.val_json_file) more.push({ role: "the spec's val_json_file", file: path.resolve(specDir, dc.val_json_file) });
+    for (const [field, pattern] of [['training_file_pattern', dc.training_file_pattern], ['validation_file_pattern', dc.validation_file_pattern]] as const) {
+      if (!pattern?.trim()) continue;
+      const files = await expandFilePattern(pattern, specDir).catch(() => [] as string[]);
+      for (const f of files) more.push({ role: `a TFRecord of ${field}`, file: f });
+    }
+    if (more.length) await checkPathCollisions(s.request, must(s.plan, 'plan'), more);
     s.spec = { path: path.resolve(file), dir: path.dirname(path.resolve(file)), parsed: spec, imageSize, numClasses: spec.numClasses, warnings: w };
     return `image_size ${imageSize[0]}×${imageSize[1]}, ${spec.numClasses} classes`;
   },
@@ -184,6 +127,9 @@ const inspectStep: Step = {
   when: () => true,
   async run(s) {
     const m = must(s.model, 'model');
+    // A graph, checked before anything is derived from it or sealed: defined inputs, topological
+    // order, no cycle, declared tensor sizes against their data.
+    validateModelGraph(decodeModel(m.onnx), s.request.model);
     const summary = inspectModel(m.onnx, {
       format: m.format,
       ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
@@ -319,7 +265,8 @@ const deepstreamStep: Step = {
     if (customLib === undefined) s.ctx.warn(`The DeepStream config's custom-lib-path is the default ${DEFAULT_CUSTOM_LIB}: pass --ds_custom_lib (app: Settings) if deepstream_tao_apps' post_processor is built elsewhere.`);
     const numClasses = settings.numDetectedClasses;
     for (const w of dsWarnings) s.ctx.warn(w);
-    await stageWrite(s, 'ds-config', dsFile, text);
+    // With the key inside (--ds_embed_key) the config is readable by its owner only.
+    await stageWrite(s, 'ds-config', dsFile, text, s.request.outputs.dsConfigEmbedKey ? 0o600 : 0o644);
     s.ctx.info(`DeepStream config points at the plain ONNX ${rel(plan.onnx)}: DeepStream cannot decrypt an .etlt sealed by Export Studio.`);
     if (plan.labels) {
       const json = spec?.parsed.experiment.data_config.val_json_file || undefined;

@@ -25,7 +25,7 @@ function fakeIpc() {
 /** Every StudioApi member the bridge must implement (a compile error if StudioApi grows and this list does not). */
 const API_MEMBERS = Object.keys({
   info: 0, gpus: 0, pickPath: 0, browse: 0, inspectModel: 0, parseSpec: 0, listImages: 0, thumbnailUrl: 0, previewTensor: 0,
-  commandFor: 0, startExport: 0, cancelJob: 0, listJobs: 0, clearJobs: 0, onJobEvents: 0, getSettings: 0, setSettings: 0, recentFiles: 0, addRecentFile: 0,
+  commandFor: 0, planOutputs: 0, startExport: 0, cancelJob: 0, listJobs: 0, clearJobs: 0, onJobEvents: 0, getSettings: 0, setSettings: 0, recentFiles: 0, addRecentFile: 0,
   storeKey: 0, loadKey: 0, openFolder: 0, preflight: 0, makeDir: 0,
 } satisfies Record<keyof StudioApi, 0>);
 

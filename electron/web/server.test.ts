@@ -135,6 +135,7 @@ describe('web mode security', () => {
       listImages: [],
       previewTensor: ['id', null, { preset: 'nope' }, 'stretch'],
       commandFor: [{ model: 'm.onnx' }],
+      planOutputs: [{ model: 'm.onnx', key: 'k' }],
       startExport: [{ model: 'm.onnx', key: 'k', outputs: {} }],
       cancelJob: [7],
       listJobs: ['all'],

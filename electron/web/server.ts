@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Result, StudioApi } from '../../shared/api.js';
 import { StudioError, asStudioError } from '../../shared/errors.js';
 import { TOKEN_QUERY, WEB_METHODS, type WebMethod, type WsJobEventsMessage } from '../../shared/web-protocol.js';
-import { checkRequest, contentSecurityPolicy, cookieName, newToken, type Verdict } from './security.js';
+import { checkRequest, contentSecurityPolicy, cookieName, newToken, tokensEqual, type Verdict } from './security.js';
 
 export interface WebServerOptions {
   /** 0 = any free port. */
@@ -161,9 +161,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   async function handleStatic(req: IncomingMessage, res: ServerResponse, url: URL, tokenInQuery: boolean): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { allow: 'GET, HEAD' });
     const extra: Record<string, string> = {};
-    // Opened with ?token=: remember it in a cookie so the page's own asset requests pass.
+    // Opened with ?token=: remember it in a cookie so the page's own asset requests pass — only when
+    // the query token itself is the right one (the request may have passed on its cookie or header).
     const q = url.searchParams.get(TOKEN_QUERY);
-    if (tokenInQuery && q) extra['set-cookie'] = `${cookieName(port)}=${q}; HttpOnly; SameSite=Strict; Path=/`;
+    if (tokenInQuery && q && tokensEqual(q, token)) extra['set-cookie'] = `${cookieName(port)}=${q}; HttpOnly; SameSite=Strict; Path=/`;
     let rel: string;
     try {
       rel = decodeURIComponent(url.pathname);

@@ -6,15 +6,23 @@ import type { SpecSummary, TensorPreview } from '../../shared/api.js';
 import { StudioError } from '../../shared/errors.js';
 import type { ModelSummary } from '../../shared/report.js';
 import { quickKeyCheck, readModel } from '../pipeline/model/index.js';
-import { inspectModel as summarize } from '../pipeline/onnx/index.js';
+import { decodeModel, inspectModel as summarize, validateModelGraph } from '../pipeline/onnx/index.js';
 import { loadSpec } from '../pipeline/spec/index.js';
 import { expandFilePattern } from '../pipeline/data/glob.js';
 import { indexTfRecordFile } from '../pipeline/data/tfrecord.js';
-import { decodeImage } from '../pipeline/data/decode.js';
+import { decodeImage, MAX_DECODE_PIXELS } from '../pipeline/data/decode.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/data/image-dir.js';
 import { keepAspectGeometry, preprocessDecoded, readImageFile, resolvePreprocessing } from '../pipeline/data/preprocess.js';
 import { decodeBmp, isBmp } from '../pipeline/data/bmp.js';
+
 import type { ReaderCalls, ReaderMethod } from './protocol.js';
+
+// The reader lives for the whole session: libvips' operation cache would keep the pixels of the
+// last large decode/preview alive after the reply. Results are cached by ThumbnailService instead.
+sharp.cache(false);
+
+/** Largest tensor preview (H × W): 4096² is 200 MB of float32 in the reader, freed after the reply. */
+export const MAX_PREVIEW_PIXELS = 4096 * 4096;
 
 /**
  * The wizard's heavy reads. They run in the reader worker process, never in Electron's main or
@@ -29,6 +37,7 @@ export async function inspectModelRead({ path: file, key }: Args<'inspectModel'>
   // The quick check fails a wrong key in milliseconds, before the whole file is read.
   await quickKeyCheck(file, key);
   const m = await readModel(file, key);
+  validateModelGraph(decodeModel(m.onnx), file);
   return summarize(m.onnx, {
     format: m.format,
     ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),
@@ -123,7 +132,7 @@ export async function thumbnailRead({ path: file, size }: Args<'thumbnail'>): Pr
     const bmp = decodeBmp(bytes);
     img = sharp(Buffer.from(bmp.data.buffer, bmp.data.byteOffset, bmp.data.byteLength), { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
   } else {
-    img = sharp(bytes, { failOn: 'error' }).rotate();
+    img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_DECODE_PIXELS }).rotate();
   }
   try {
     const { data, info } = await img
@@ -146,6 +155,10 @@ export async function previewTensorRead({ path: file, specPath, preprocessing, r
   let specImageSize: [number, number] | undefined;
   if (specPath) specImageSize = (await loadSpec(specPath)).spec.imageSize;
   const pp = resolvePreprocessing({ ...(preprocessing ?? { preset: 'tao-maskrcnn' }), resize }, specImageSize ? { specImageSize } : {});
+  // Checked before decoding: the tensor, its RGB copy and the PNG grow with H×W, not with the image.
+  if (pp.height * pp.width > MAX_PREVIEW_PIXELS) {
+    throw new StudioError('E_IMAGE_TOO_LARGE', `A ${pp.height}×${pp.width} tensor preview is more than the ${MAX_PREVIEW_PIXELS}-pixel limit`, 'Preview at the model input size (at most 4096×4096); the export itself is not limited by this.', {}, { details: { height: pp.height, width: pp.width, limit: MAX_PREVIEW_PIXELS } });
+  }
   const decoded = await decodeImage(await readImageFile(file), file);
   const { width: w, height: h } = decoded;
   const H = pp.height;

@@ -71,3 +71,53 @@ describe('(f) SIGKILL of the CLI mid-job', () => {
     expect(after).toEqual(['cal.bin', 'cal.bin.json', 'cal.calibration.json', 'labels.txt', 'model.etlt', 'model.onnx', 'model.qdq.onnx', 'nvinfer_config.txt']);
   });
 });
+
+describe('SIGINT / SIGTERM of the CLI at any moment (issue 11)', () => {
+  it('exit 130 with nothing written, or — once the commit started — exit 0 with exactly the reported files; never a temp or lock', async () => {
+    const images = (await fs.readdir(S.calImages)).sort().slice(0, 2).map((n) => path.join(S.calImages, n));
+    const full = ['cal.bin', 'cal.bin.json', 'cal.calibration.json', 'labels.txt', 'model.etlt', 'model.onnx', 'model.qdq.onnx', 'nvinfer_config.txt'];
+    const outcomes: string[] = [];
+    const moments: { name: string; when: (dir: string) => Promise<boolean> }[] = [
+      { name: 'at once', when: async () => true },
+      { name: 'first lock (validate)', when: async (dir) => (await entries(dir)).some((n) => n.endsWith('-lock')) },
+      { name: 'first staged temp', when: async (dir) => (await entries(dir)).some((n) => n.endsWith('.tmp')) },
+      { name: 'three staged temps', when: async (dir) => (await entries(dir)).filter((n) => n.endsWith('.tmp')).length >= 3 },
+      { name: 'journal (commit running)', when: async (dir) => (await entries(dir)).some((n) => n.endsWith('.journal')) },
+    ];
+    for (const [k, m] of moments.entries()) {
+      const dir = path.join(root, `sigint-${k}`);
+      await fs.mkdir(dir);
+      await fs.writeFile(path.join(dir, 'model.etlt'), PRECIOUS);
+      const args = [
+        'mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', S.spec, '-o', path.join(dir, 'model.etlt'), '--gen_ds_config', '--overwrite', '--cpu',
+        '--data_type', 'int8', '--cal_images', images.join(','), '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(dir, 'cal.bin'),
+        '--qdq_file', path.join(dir, 'model.qdq.onnx'), '--no-cal_reuse',
+      ];
+      const child = spawn(process.execPath, [cliJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => void (out += b.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      let running = true;
+      void exited.then(() => (running = false));
+      await waitFor(async () => !running || (await m.when(dir)), 60_000, 1);
+      if (running) child.kill(k === 2 ? 'SIGTERM' : 'SIGINT');
+      const code = await exited;
+      const names = await entries(dir);
+      expect(names.filter((n) => n.startsWith('.')), `${m.name}: ${out}`).toEqual([]);
+      if (code === 130 || code === null) {
+        // null: the signal came before the CLI installed its handlers (the default action ended it).
+        expect(names, m.name).toEqual(['model.etlt']);
+        expect(await fs.readFile(path.join(dir, 'model.etlt'), 'utf8')).toBe(PRECIOUS);
+        if (code === 130) expect(out).toContain('error E_CANCELLED');
+      } else {
+        expect(code, `${m.name}: ${out}`).toBe(0);
+        expect(names).toEqual(full);
+        for (const n of full) expect(out).toContain(path.join(dir, n));
+      }
+      outcomes.push(`${m.name}: ${code}`);
+    }
+    console.info(`SIGINT outcomes: ${outcomes.join(', ')}`);
+    expect(outcomes.filter((o) => o.endsWith(': 130')).length).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+});

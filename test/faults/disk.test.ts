@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { condition, named, needs } from '../support/needs.js';
 import { StudioError } from '../../shared/errors.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
@@ -79,12 +80,12 @@ async function failure(req: ExportRequest): Promise<StudioError> {
 const pagesOf = (bytes: number) => Math.ceil(bytes / 4096);
 
 describe('(c) disk full during each write', () => {
-  it.skipIf(process.getuid?.() !== 0)('mount probe (tmpfs available)', () => {
+  it.skipIf(process.getuid?.() !== 0)(named('mount probe (tmpfs available)', condition(process.getuid?.() === 0, 'not running as root (mounting a tmpfs needs root; CI runs as root)')), () => {
     expect(mountProblem).toBeNull();
   });
 
   it('at the .etlt (mid-stream): E_DISK_FULL, no partial file, the old file intact', async (ctx) => {
-    if (mountProblem) return ctx.skip();
+    if (mountProblem) return needs(ctx, condition(false, `cannot mount a tmpfs (${mountProblem}): run the suite as root (CI does) to cover disk full and read-only`));
     const disk = await smallDisk('full-etlt', 64); // 256 KiB: the 1.2 MiB .etlt cannot fit
     const side = await scratch('full-etlt-side');
     const err = await failure(await int8Request(S, side, { etlt: path.join(disk, 'model.etlt') }));
@@ -97,7 +98,7 @@ describe('(c) disk full during each write', () => {
   });
 
   it('at the calibration cache: E_DISK_FULL, no partial file, the old file intact', async (ctx) => {
-    if (mountProblem) return ctx.skip();
+    if (mountProblem) return needs(ctx, condition(false, `cannot mount a tmpfs (${mountProblem}): run the suite as root (CI does) to cover disk full and read-only`));
     const disk = await smallDisk('full-cache', 1); // the precious file takes the only page
     const side = await scratch('full-cache-side');
     await fs.writeFile(path.join(side, 'model.etlt'), PRECIOUS);
@@ -111,11 +112,12 @@ describe('(c) disk full during each write', () => {
   });
 
   it('at the DeepStream config (after the .etlt and .onnx were written): E_DISK_FULL, nothing partial', async (ctx) => {
-    if (mountProblem) return ctx.skip();
+    if (mountProblem) return needs(ctx, condition(false, `cannot mount a tmpfs (${mountProblem}): run the suite as root (CI does) to cover disk full and read-only`));
     const etltBytes = 4 + (await fs.stat(S.tlt)).size;
     const onnxBytes = (await fs.stat(S.onnx)).size;
-    // precious + .etlt + .onnx + their two lock files + the DS config's lock: its data page is the one missing.
-    const disk = await smallDisk('full-ds', 1 + pagesOf(etltBytes) + pagesOf(onnxBytes) + 3);
+    // precious + .etlt + .onnx + the four lock files taken at validate (.etlt, .onnx, DS config, labels):
+    // the DS config's data page is the one missing.
+    const disk = await smallDisk('full-ds', 1 + pagesOf(etltBytes) + pagesOf(onnxBytes) + 4);
     const side = await scratch('full-ds-side');
     const err = await failure(await int8Request(S, side, { etlt: path.join(disk, 'model.etlt') }));
     expect(err.code).toBe('E_DISK_FULL');
@@ -128,7 +130,7 @@ describe('(c) disk full during each write', () => {
 
 describe('(d) read-only output folder', () => {
   it('a read-only mount: E_OUTPUT_READONLY before any work, the old file intact', async (ctx) => {
-    if (mountProblem) return ctx.skip();
+    if (mountProblem) return needs(ctx, condition(false, `cannot mount a tmpfs (${mountProblem}): run the suite as root (CI does) to cover disk full and read-only`));
     const disk = await smallDisk('readonly', 16);
     execFileSync('mount', ['-o', 'remount,ro', disk], { stdio: 'pipe' });
     const err = await failure(await int8Request(S, disk));

@@ -7,7 +7,7 @@ import { SAMPLE_KEY, type SampleLayout } from '../../scripts/make-sample.js';
 export const PRECIOUS = 'an earlier export the user still needs\n';
 
 /** The stages an INT8 + Q/DQ + DeepStream export of the sample passes through, in order. */
-export const EXPORT_STAGES: StageId[] = ['validate', 'spec', 'model', 'inspect', 'calibrate', 'fidelity', 'quantize', 'write', 'deepstream'];
+export const EXPORT_STAGES: StageId[] = ['validate', 'spec', 'model', 'inspect', 'calibrate', 'fidelity', 'quantize', 'write', 'deepstream', 'report'];
 
 /**
  * An INT8 export of the sample that passes every stage above: 2 calibration images, a Q/DQ ONNX,

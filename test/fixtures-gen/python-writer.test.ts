@@ -12,14 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianPackage, named } from '../support/needs.js';
 import { decodeExample, readTaoExample } from '../../electron/pipeline/data/example.js';
 import { indexTfRecordFile, readAllTfRecords } from '../../electron/pipeline/data/tfrecord.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'write_tfrecords.py');
 const PHOTO = '/usr/lib/python3/dist-packages/skimage/data/astronaut.png';
-const hasPython = existsSync(PYTHON);
-if (!hasPython) console.warn(`skipping the Python writer cross-check: ${PYTHON} is missing (install python3)`);
+const PY3 = debianPackage('python3', () => existsSync(PYTHON));
+const hasPython = PY3.ok;
 
 type Expected =
   | { kind: 'bytes'; hex: (string | null)[]; sha256: string[]; len: number[] }
@@ -52,7 +53,7 @@ afterAll(async () => {
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-describe.skipIf(!hasPython)('TFRecords from the independent Python writer', () => {
+describe.skipIf(!hasPython)(named('TFRecords from the independent Python writer', PY3), () => {
   it('every value in every record reads back exactly', async () => {
     const names = Object.keys(manifest);
     expect(names).toEqual(['tao-00000-of-00002.tfrecord', 'tao-00001-of-00002.tfrecord', 'tao-gzip.tfrecord.gz', 'tao-zlib.tfrecord.zz']);

@@ -63,23 +63,23 @@ export function exportArgs(c: CaseContext, o: ExportArgs = {}): string[] {
 }
 
 /** INT8 flags that keep the cache inside the output folder. */
-function int8(c: CaseContext, more: string[] = []): string[] {
+export function int8(c: CaseContext, more: string[] = []): string[] {
   return ['--data_type', 'int8', '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(c.outDir, 'cal.bin'), ...more];
 }
 
-async function put(c: CaseContext, name: string, data: string | Uint8Array): Promise<string> {
+export async function put(c: CaseContext, name: string, data: string | Uint8Array): Promise<string> {
   const p = path.join(c.inDir, name);
   await fs.mkdir(path.dirname(p), { recursive: true });
   await fs.writeFile(p, data);
   return p;
 }
 
-async function specWith(c: CaseContext, edit: (text: string) => string): Promise<string> {
+export async function specWith(c: CaseContext, edit: (text: string) => string): Promise<string> {
   return put(c, 'spec.txt', edit(await fs.readFile(c.S.spec, 'utf8')));
 }
 
 /** The sample spec with its training pattern pointed at `pattern` (and the labels json made absolute). */
-function specForPattern(c: CaseContext, pattern: string): Promise<string> {
+export function specForPattern(c: CaseContext, pattern: string): Promise<string> {
   return specWith(c, (t) =>
     t
       .replace(/training_file_pattern: "[^"]*"/, `training_file_pattern: "${pattern}"`)

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { file as fileNeed, met, named } from '../../../test/support/needs.js';
 import fc from 'fast-check';
 import { StudioError } from '../../../shared/errors.js';
 import { MIN_AMAX, ZERO_TENSOR_AMAX, decodeTrtVersion, encodeTrtVersion, hexToScale, isWritableScale, parseCalibrationCache, scaleForAmax, scaleToHex, writeCalibrationCache } from './cache.js';
@@ -12,9 +13,10 @@ import { percentileThreshold } from './percentile.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixture = path.resolve(repoRoot, '../shared/fixtures/calibration/tao_mrcnn_trt7000_cal.bin');
+const FIXTURE = fileNeed(fixture, 'the shared fixture calibration/tao_mrcnn_trt7000_cal.bin');
 
 describe('calibration cache', () => {
-  it.skipIf(!existsSync(fixture))('parses the real TAO Mask R-CNN cache and re-emits it byte for byte (needs ../shared/fixtures)', () => {
+  it.skipIf(!met(FIXTURE))(named('parses the real TAO Mask R-CNN cache and re-emits it byte for byte', FIXTURE), () => {
     const bytes = readFileSync(fixture);
     const text = bytes.toString('utf8');
     const parsed = parseCalibrationCache(text, fixture);

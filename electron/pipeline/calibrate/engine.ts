@@ -359,6 +359,8 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   const iterator = opts.batches[Symbol.asyncIterator]();
   try {
     let next = iterator.next();
+    // A cancel before the first await must not leave this promise's rejection unhandled.
+    next.catch(() => undefined);
     for (;;) {
       checkAbort(opts.signal);
       const r = await next;

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { named, pythonModule } from '../../../test/support/needs.js';
 import ort from 'onnxruntime-node';
 import { decodeModel, getOpset, tensorToFloat32 } from '../onnx/index.js';
 import { runCalibration } from './engine.js';
@@ -40,7 +40,8 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 const python = '/usr/bin/python3';
-const hasOnnx = existsSync(python) && spawnSync(python, ['-c', 'import onnx'], { encoding: 'utf8' }).status === 0;
+const ONNX_PY = pythonModule('onnx', 'python3-onnx');
+const hasOnnx = ONNX_PY.ok;
 
 describe('buildQdqModel', () => {
   it('runs in ONNX Runtime close to FP32, keeps the opset, and uses zero points of 0', async () => {
@@ -111,7 +112,7 @@ describe('buildQdqModel', () => {
     expect(summary.skipped.some((s) => s.reason === 'no calibrated range')).toBe(true);
   });
 
-  it.skipIf(!hasOnnx)('passes onnx.checker (python3-onnx; skipped when /usr/bin/python3 has no onnx)', async () => {
+  it.skipIf(!hasOnnx)(named('passes onnx.checker', ONNX_PY), async () => {
     const fp32 = convNetBytes({ size: SIZE });
     const qdq = buildQdqModel(fp32, await amaxOf(fp32));
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'qdq-'));

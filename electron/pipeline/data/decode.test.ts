@@ -1,14 +1,14 @@
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { named, skimagePhotos } from '../../../test/support/needs.js';
 import { isStudioError } from '../../../shared/errors.js';
 import { decodeImage } from './decode.js';
 
 const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
-const haveSkimage = existsSync(path.join(SKIMAGE, 'astronaut.png'));
-if (!haveSkimage) console.warn(`skipping real-photo decode tests: ${SKIMAGE} is absent (apt install python3-skimage)`);
+const PHOTOS = skimagePhotos('astronaut.png');
+const haveSkimage = PHOTOS.ok;
 
 const solid = (channels: 3 | 4, bg: { r: number; g: number; b: number; alpha?: number }) =>
   sharp({ create: { width: 5, height: 4, channels, background: bg } });
@@ -88,7 +88,7 @@ describe('decodeImage', () => {
     }
   });
 
-  it.skipIf(!haveSkimage)('decodes real photos: RGB PNG, gray PNG, JPEG', async () => {
+  it.skipIf(!haveSkimage)(named('decodes real photos: RGB PNG, gray PNG, JPEG', PHOTOS), async () => {
     const astro = await decodeImage(await fs.readFile(path.join(SKIMAGE, 'astronaut.png')), 'astronaut.png');
     expect([astro.width, astro.height]).toEqual([512, 512]);
     const ref = await sharp(path.join(SKIMAGE, 'astronaut.png')).removeAlpha().raw().toBuffer();

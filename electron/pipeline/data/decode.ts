@@ -9,12 +9,24 @@ export interface DecodedImage {
   data: Float32Array;
 }
 
+/**
+ * Largest image decoded (width × height), checked from the header before decoding: 40 Mpx is
+ * 480 MB as float32 RGB; an 8K photo is 33 Mpx. A 1×1 PNG that declares 30000×30000 is refused
+ * before any pixel memory is taken.
+ */
+export const MAX_DECODE_PIXELS = 40_000_000;
+
+export function tooManyPixels(id: string, width: number, height: number, limit = MAX_DECODE_PIXELS): StudioError {
+  return new StudioError('E_IMAGE_TOO_LARGE', `Image ${id} is ${width}×${height} pixels, more than the ${limit} limit`, 'Downscale the image first; calibration resizes to the model input anyway.', { file: id }, { details: { width, height, limit } });
+}
+
 /** Keep TensorFlow's view of the pixels: no EXIF rotation, no shrink-on-load, first frame only. */
 const INPUT_OPTIONS = {
   autoOrient: false,
   // 'error' (not the default 'warning') accepts files with benign libjpeg warnings, which TF's
   // decoder also accepts, while truncated or corrupt data still fails.
   failOn: 'error',
+  limitInputPixels: MAX_DECODE_PIXELS,
 } as const;
 
 /**
@@ -27,9 +39,11 @@ export async function decodeImage(bytes: Uint8Array, id: string): Promise<Decode
   try {
     if (isBmp(bytes)) {
       const bmp = decodeBmp(bytes);
+      if (bmp.width * bmp.height > MAX_DECODE_PIXELS) throw tooManyPixels(id, bmp.width, bmp.height);
       return { width: bmp.width, height: bmp.height, data: Float32Array.from(bmp.data) };
     }
     const meta = await sharp(bytes, INPUT_OPTIONS).metadata();
+    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_DECODE_PIXELS) throw tooManyPixels(id, meta.width ?? 0, meta.height ?? 0);
     const sixteen = meta.depth === 'ushort';
     const pipeline = sharp(bytes, INPUT_OPTIONS).removeAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');
     const { data, info } = await pipeline.raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors.js';
 
@@ -19,6 +19,33 @@ import { StudioError } from '../../../shared/errors.js';
  */
 
 const WILD = /[*?[]/;
+
+/**
+ * Bounds of one expansion (issue 11): a pattern with a wildcard in every folder segment must not walk the machine.
+ * Exceeding one is E_PATTERN_REFUSED, never a hang.
+ */
+export const GLOB_LIMITS = {
+  /** Folders listed. */
+  dirs: 10_000,
+  /** Names examined across all listings. */
+  entries: 1_000_000,
+  /** Files matched. */
+  files: 100_000,
+  /** Wall time of the whole expansion. */
+  ms: 10_000,
+};
+
+/** System folders a dataset never lives in: named literally they are refused, reached by a wildcard they are skipped. */
+export const SYSTEM_ROOTS = ['/proc', '/sys', '/dev', '/run', '/etc', '/boot'];
+
+function systemRootOf(real: string): string | undefined {
+  if (path.sep !== '/') return undefined;
+  return SYSTEM_ROOTS.find((r) => real === r || real.startsWith(r + '/'));
+}
+
+function refused(pattern: string, message: string, hint: string, details: Record<string, string | number> = {}): StudioError {
+  return new StudioError('E_PATTERN_REFUSED', `training_file_pattern ${JSON.stringify(pattern)}: ${message}`, hint, {}, { details: { pattern, ...details } });
+}
 
 function hasWildcard(seg: string): boolean {
   return WILD.test(seg);
@@ -51,7 +78,12 @@ export function segmentRegExp(seg: string, escapes = path.sep === '/'): RegExp {
       for (let j = 0; j < body.length; j++) {
         const ch = body[j] as string;
         if (ch === '\\' && escapes && j + 1 < body.length) cls += escapeClass(body[++j] as string);
-        else if (ch === '-' && j > 0 && j < body.length - 1) cls += '-';
+        else if (ch === '-' && j > 0 && j < body.length - 1) {
+          const lo = body.codePointAt(j - 1) as number;
+          const hi = body.codePointAt(j + 1) as number;
+          if (lo > hi) throw refused(seg, `the class [${body}] has a reversed range ${body[j - 1]}-${body[j + 1]}`, `Write ranges low to high, e.g. [${body[j + 1]}-${body[j - 1]}].`);
+          cls += '-';
+        }
         else cls += escapeClass(ch);
       }
       re += negate ? `[^${cls}]` : `[${cls}]`;
@@ -117,6 +149,24 @@ export async function expandFilePattern(pattern: string, baseDir: string): Promi
   const abs = resolvePattern(pattern, baseDir);
   const { root } = path.parse(abs);
   const segments = abs.slice(root.length).split(path.sep === '/' ? /\/+/ : /[\\/]+/).filter((s) => s !== '');
+  // Compile every wildcard segment first: a malformed class fails before any folder is read.
+  const compiled = segments.map((seg) => (hasWildcard(seg) ? segmentRegExp(seg) : null));
+  // The literal part before the first wildcard, through symlinks: never a system folder.
+  const firstWild = compiled.findIndex((c) => c !== null);
+  const literal = path.join(root, ...segments.slice(0, firstWild < 0 ? segments.length : firstWild).map(unescapeLiteral));
+  const literalReal = await realpath(literal).catch(() => literal);
+  const sys = systemRootOf(literalReal);
+  if (sys !== undefined) {
+    throw refused(pattern, `it points into ${sys}, a system folder, not a dataset`, 'Point data_config.training_file_pattern at your TFRecord files (e.g. "/data/coco/train-*.tfrecord").', { folder: sys });
+  }
+  const t0 = Date.now();
+  let dirsListed = 0;
+  let entriesSeen = 0;
+  const budget = (): void => {
+    if (Date.now() - t0 > GLOB_LIMITS.ms) throw refused(pattern, `expanding it took more than ${GLOB_LIMITS.ms / 1000} s`, 'Make the pattern more specific (fewer wildcards in folder names).', { limitMs: GLOB_LIMITS.ms });
+    if (dirsListed > GLOB_LIMITS.dirs) throw refused(pattern, `it reaches more than ${GLOB_LIMITS.dirs} folders`, 'Make the pattern more specific (fewer wildcards in folder names).', { limitDirs: GLOB_LIMITS.dirs });
+    if (entriesSeen > GLOB_LIMITS.entries) throw refused(pattern, `it examines more than ${GLOB_LIMITS.entries} names`, 'Make the pattern more specific.', { limitEntries: GLOB_LIMITS.entries });
+  };
   let dirs = [root];
   // Deepest directory that existed and the segment that failed there, for the hint.
   let lastDir = root;
@@ -132,19 +182,27 @@ export async function expandFilePattern(pattern: string, baseDir: string): Promi
         if (last ? await isFile(p) : await isDir(p)) next.push(p);
       }
     } else {
-      const re = segmentRegExp(seg);
+      const re = compiled[i] as RegExp;
       for (const d of dirs) {
+        dirsListed++;
+        budget();
+        // A wildcard may pass through a symlink into /proc and the like: skip those folders.
+        if (systemRootOf(await realpath(d).catch(() => d)) !== undefined) continue;
         let names: string[];
         try {
           names = await readdir(d);
         } catch {
           continue;
         }
+        entriesSeen += names.length;
+        budget();
         for (const name of names.sort(byCodeUnit)) {
           if (!re.test(name)) continue;
           const p = path.join(d, name);
           if (last ? await isFile(p) : await isDir(p)) next.push(p);
+          if (next.length > GLOB_LIMITS.files) throw refused(pattern, `it matches more than ${GLOB_LIMITS.files} ${last ? 'files' : 'folders'}`, 'Make the pattern more specific, or shard the dataset into fewer, larger TFRecord files.', { limitFiles: GLOB_LIMITS.files });
         }
+        budget();
       }
     }
     if (next.length === 0) {

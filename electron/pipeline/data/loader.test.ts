@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { named, skimagePhotos } from '../../../test/support/needs.js';
 import { isStudioError } from '../../../shared/errors.js';
 import { createImageListSource } from './image-dir.js';
 import { createPreprocessPool, prefetchBatches } from './loader.js';
@@ -11,8 +11,8 @@ import type { Batch } from './types.js';
 
 const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
 const photos = ['camera.png', 'chelsea.png', 'hubble_deep_field.jpg'].map((n) => path.join(SKIMAGE, n));
-const havePhotos = photos.every((p) => existsSync(p));
-if (!havePhotos) console.warn(`skipping real-photo worker parity test: ${SKIMAGE} is absent`);
+const PHOTOS = skimagePhotos('camera.png', 'chelsea.png', 'hubble_deep_field.jpg');
+const havePhotos = PHOTOS.ok;
 
 let dir: string;
 let files: string[];
@@ -32,7 +32,7 @@ async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
 }
 
 describe('worker pool', () => {
-  it.skipIf(!havePhotos)('gives bit-identical tensors to the in-thread path on real photos', async () => {
+  it.skipIf(!havePhotos)(named('gives bit-identical tensors to the in-thread path on real photos', PHOTOS), async () => {
     const pool = await createPreprocessPool({ size: 2 });
     try {
       const pp = resolvePreprocessing(undefined, { specImageSize: [128, 192] });

@@ -34,6 +34,7 @@ export function defaultWorkerUrl(): Promise<URL> {
 async function buildWorkerFromSource(entry: string): Promise<URL> {
   // A computed specifier, so bundling the app does not pull esbuild (a dev dependency) in.
   const name = 'esbuild';
+  // eslint-disable-next-line studio/layers -- deliberately computed (see above); dev-only, from TypeScript sources
   const esbuild = (await import(/* @vite-ignore */ name)) as typeof Esbuild;
   const result = await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['sharp'], write: false, logLevel: 'silent' });
   const text = result.outputFiles[0]!.text;

@@ -1,16 +1,16 @@
-import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { named, skimagePhotos } from '../../../test/support/needs.js';
 import { isStudioError, type ErrorCode } from '../../../shared/errors.js';
 import { PreprocessingSchema } from '../../../shared/request.js';
 import { keepAspectGeometry, preprocessImage, resolvePreprocessing, sampleDims } from './preprocess.js';
 import type { ResolvedPreprocessing } from './types.js';
 
 const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
-const haveSkimage = existsSync(path.join(SKIMAGE, 'astronaut.png'));
-if (!haveSkimage) console.warn(`skipping real-photo preprocessing tests: ${SKIMAGE} is absent`);
+const PHOTOS = skimagePhotos('astronaut.png');
+const haveSkimage = PHOTOS.ok;
 
 const pp = (o: Partial<ResolvedPreprocessing>): ResolvedPreprocessing => ({
   height: 4, width: 6, mean: [0, 0, 0], scale: [1, 1, 1], order: 'rgb', layout: 'nchw', resize: 'keep-aspect-pad', origin: 'test', ...o,
@@ -69,7 +69,7 @@ describe('preprocessImage', () => {
     expect(keepAspectGeometry(480, 640, 832, 1344)).toMatchObject({ scaledHeight: 832, scaledWidth: 1109 });
   });
 
-  it.skipIf(!haveSkimage)('pads a real photo bottom/right with exact zeros (the mean) in normalized space', async () => {
+  it.skipIf(!haveSkimage)(named('pads a real photo bottom/right with exact zeros (the mean) in normalized space', PHOTOS), async () => {
     const bytes = await fs.readFile(path.join(SKIMAGE, 'chelsea.png')); // 451 × 300
     const r = resolvePreprocessing(undefined, { specImageSize: [256, 512] });
     const out = await preprocessImage(bytes, r, 'chelsea.png');

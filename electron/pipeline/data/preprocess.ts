@@ -1,10 +1,13 @@
-import fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
 import type { Preprocessing } from '../../../shared/request.js';
 import { decodeImage, type DecodedImage } from './decode.js';
 import { PRESETS } from './presets.js';
 import { resizeBilinear, type ResizeMapping } from './resize.js';
 import type { ResolvedPreprocessing } from './types.js';
+import { readRegularFile } from '../io/inputs.js';
+
+/** Largest image file read for calibration or preview. */
+export const IMAGE_FILE_MAX_BYTES = 256 * 2 ** 20;
 
 /**
  * TAO Mask R-CNN trains with TF 1.15, where `tf.image.resize` is the v1 `resize_images`:
@@ -199,9 +202,10 @@ export type PreprocessFn = (input: ImageInput, pp: ResolvedPreprocessing, id: st
 /** Read a file, mapping file-system errors to StudioErrors that name it. */
 export async function readImageFile(file: string): Promise<Uint8Array> {
   try {
-    return await fs.readFile(file);
+    return await readRegularFile(file, IMAGE_FILE_MAX_BYTES, 'Image');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof StudioError && e.code !== 'E_FILE_NOT_FOUND') throw e;
+    const code = ((e as StudioError).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new StudioError('E_FILE_NOT_FOUND', `Image not found: ${file}`, 'Check the path; the file may have been moved or deleted.', { file }, { cause: e });
     throw new StudioError('E_FILE_UNREADABLE', `Cannot read image ${file}: ${(e as Error).message}`, 'Check the file permissions.', { file }, { cause: e });
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
+import { named, pythonModule } from '../../../test/support/needs.js';
 import { resizeBilinear, type ResizeMapping } from './resize.js';
 import { tempDir } from './test-images.js';
 
@@ -22,22 +23,15 @@ g = helper.make_graph([node], 'r', [helper.make_tensor_value_info('x', TensorPro
                       [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)])
 onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]), out)
 `;
-const haveOnnx = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!haveOnnx) console.warn(`skipping ONNX Resize cross-check: ${PY} with the onnx package is unavailable`);
+const ONNX_PY = pythonModule('onnx', 'python3-onnx');
+const haveOnnx = ONNX_PY.ok;
 
 let dir: string | undefined;
 afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!haveOnnx)('resizeBilinear vs ONNX Runtime Resize', () => {
+describe.skipIf(!haveOnnx)(named('resizeBilinear vs ONNX Runtime Resize', ONNX_PY), () => {
   it.each([
     ['asymmetric', 'asymmetric'],
     ['half-pixel', 'half_pixel'],

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { named, pythonModule } from '../../../test/support/needs.js';
 import { isStudioError } from '../../../shared/errors.js';
 import { OutputSet } from '../io/outputs.js';
 import { readTensorfile, writeTensorfile } from './tensorfile.js';
@@ -10,15 +11,8 @@ import { tempDir } from './test-images.js';
 import type { Batch } from './types.js';
 
 const PY = '/usr/bin/python3';
-const haveH5py = (() => {
-  try {
-    execFileSync(PY, ['-c', 'import h5py, numpy'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!haveH5py) console.warn(`skipping h5py interop tests: ${PY} with h5py and numpy is unavailable (apt install python3-h5py)`);
+const H5PY = pythonModule('h5py, numpy', 'python3-h5py');
+const haveH5py = H5PY.ok;
 
 const py = (script: string, ...args: string[]) => execFileSync(PY, ['-c', script, ...args], { encoding: 'utf8' });
 
@@ -55,7 +49,7 @@ async function errorOf(p: Promise<unknown>) {
   return isStudioError(e) ? { code: e.code, message: e.message } : { code: undefined, message: String(e) };
 }
 
-describe.skipIf(!haveH5py)('tensorfile ⇄ h5py', () => {
+describe.skipIf(!haveH5py)(named('tensorfile ⇄ h5py', H5PY), () => {
   it('reads a TAO/h5py-written tensorfile batch by batch as float32', async () => {
     const file = path.join(dir, 'tao.tensorfile');
     py(TAO_WRITER, file, '3', '2', '3', '4', '5', '-1', '-1');

@@ -160,38 +160,73 @@ export async function readTensorfile(file: string, opts: { modelInputShape?: rea
  * batch must have the first batch's shape (TAO enforces the same).
  */
 export async function writeTensorfile(outputs: OutputSet, file: string, batches: AsyncIterable<Batch> | Iterable<Batch>, signal?: AbortSignal): Promise<{ count: number; shape: number[] }> {
-  const staged = await outputs.stage(file);
-  await h5ready();
-  let f: H5File;
-  try {
-    f = new h5wasm.File(staged.tempPath, 'w');
-  } catch (e) {
-    throw new StudioError('E_OUTPUT_WRITE', `Cannot create tensorfile ${staged.finalPath}: ${String((e as Error)?.message ?? e)}`, 'Check the output folder and free space.', { file: staged.finalPath }, { cause: e });
-  }
-  let count = 0;
-  let shape: number[] | undefined;
+  const w = await TensorfileWriter.open(outputs, file);
   try {
     for await (const b of batches) {
       throwIfAborted(signal);
-      if (!shape) {
-        shape = [...b.dims];
-        f.create_attribute('shape', shape, [shape.length], '<q');
-      } else if (b.dims.length !== shape.length || b.dims.some((v, k) => v !== shape![k])) {
-        throw bad(staged.finalPath, `Batch ${count} has shape [${b.dims.join(', ')}], earlier batches [${shape.join(', ')}]; a tensorfile needs equal batches`, 'Drop the partial last batch (dropPartial) or use a sample count that is a multiple of the batch size.');
-      }
-      const per = shape.slice(1).reduce((x, y) => x * y, 1);
-      const g = f.create_group(`${GROUP_PREFIX}${count}`);
-      const sample = (j: number) => Float64Array.from(b.data.subarray(j * per, (j + 1) * per));
-      const first = [1, ...shape.slice(1)];
-      const ds = g.create_dataset({ name: DATASET_KEY, data: sample(0), shape: first, maxshape: shape, dtype: '<d', chunks: first, compression: 'gzip', compression_opts: 4 });
-      if (shape[0]! > 1) ds.resize(shape);
-      for (let j = 1; j < shape[0]!; j++) ds.write_slice([[j, j + 1]], sample(j));
-      count++;
+      w.add(b);
     }
-    if (!shape) throw bad(staged.finalPath, 'No batches to write to the tensorfile', 'Check the calibration data source produced samples.');
-    f.create_attribute('count', count, null, '<q');
+    return w.finish();
   } finally {
-    f.close();
+    w.close();
   }
-  return { count, shape };
+}
+
+/**
+ * The streaming form: each batch is written (and its memory released by the caller) as it
+ * arrives, so a tensorfile of TAO's defaults (10 × 16 samples) never holds every batch at once.
+ */
+export class TensorfileWriter {
+  private count = 0;
+  private shape: number[] | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly f: H5File,
+    readonly finalPath: string,
+  ) {}
+
+  static async open(outputs: OutputSet, file: string): Promise<TensorfileWriter> {
+    const staged = await outputs.stage(file);
+    await h5ready();
+    try {
+      return new TensorfileWriter(new h5wasm.File(staged.tempPath, 'w'), staged.finalPath);
+    } catch (e) {
+      throw new StudioError('E_OUTPUT_WRITE', `Cannot create tensorfile ${staged.finalPath}: ${String((e as Error)?.message ?? e)}`, 'Check the output folder and free space.', { file: staged.finalPath }, { cause: e });
+    }
+  }
+
+  add(b: Batch): void {
+    const { f } = this;
+    if (!this.shape) {
+      this.shape = [...b.dims];
+      f.create_attribute('shape', this.shape, [this.shape.length], '<q');
+    } else if (b.dims.length !== this.shape.length || b.dims.some((v, k) => v !== this.shape![k])) {
+      throw bad(this.finalPath, `Batch ${this.count} has shape [${b.dims.join(', ')}], earlier batches [${this.shape.join(', ')}]; a tensorfile needs equal batches`, 'Drop the partial last batch (dropPartial) or use a sample count that is a multiple of the batch size.');
+    }
+    const shape = this.shape;
+    const per = shape.slice(1).reduce((x, y) => x * y, 1);
+    const g = f.create_group(`${GROUP_PREFIX}${this.count}`);
+    const sample = (j: number) => Float64Array.from(b.data.subarray(j * per, (j + 1) * per));
+    const first = [1, ...shape.slice(1)];
+    const ds = g.create_dataset({ name: DATASET_KEY, data: sample(0), shape: first, maxshape: shape, dtype: '<d', chunks: first, compression: 'gzip', compression_opts: 4 });
+    if (shape[0]! > 1) ds.resize(shape);
+    for (let j = 1; j < shape[0]!; j++) ds.write_slice([[j, j + 1]], sample(j));
+    this.count++;
+  }
+
+  /** Write the count attribute and close; the file appears on the OutputSet's commit. */
+  finish(): { count: number; shape: number[] } {
+    if (!this.shape) throw bad(this.finalPath, 'No batches to write to the tensorfile', 'Check the calibration data source produced samples.');
+    this.f.create_attribute('count', this.count, null, '<q');
+    const out = { count: this.count, shape: this.shape };
+    this.close();
+    return out;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.f.close();
+  }
 }

@@ -1,11 +1,12 @@
 import { createReadStream, createWriteStream, readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflate, createGunzip, createGzip, createInflate } from 'node:zlib';
 import { StudioError } from '../../../shared/errors.js';
 import { maskedCrc32c } from './crc32c.js';
 import { cancelledError } from '../cancel.js';
+import { openRegular } from '../io/inputs.js';
 
 /**
  * TFRecord framing (tensorflow/core/lib/io/record_reader.cc, record_writer.cc):
@@ -110,6 +111,9 @@ interface ByteSource {
 
 const SYNC_READ_MAX = 4096;
 
+/** Largest record accepted (one Example: an encoded image plus annotations). */
+export const MAX_RECORD_BYTES = 256 * 2 ** 20;
+
 class FileSource implements ByteSource {
   position = 0;
   bytesRead = 0;
@@ -120,14 +124,8 @@ class FileSource implements ByteSource {
   ) {}
 
   static async open(file: string): Promise<FileSource> {
-    const fh = await open(file, 'r');
-    try {
-      const st = await fh.stat();
-      return new FileSource(fh, st.size);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
+    const { fh, size } = await openRegular(file);
+    return new FileSource(fh, size);
   }
 
   async read(n: number): Promise<Uint8Array> {
@@ -339,6 +337,17 @@ class FrameWalker {
       if (!headerIsValid(header)) throw corrupted(this.file, offset, this.compression, 'length');
       const length = u32(header, 4) * 2 ** 32 + u32(header, 0);
       if (!Number.isSafeInteger(length + HEADER + FOOTER)) return this.tail(offset);
+      // Checked before a byte of the body is read or inflated: a gzip record that would inflate
+      // to gigabytes is refused from its 12-byte header.
+      if (length > MAX_RECORD_BYTES) {
+        throw new StudioError(
+          'E_RECORD_TOO_LARGE',
+          `TFRecord record ${index} in ${this.file} declares ${length} bytes, more than the ${MAX_RECORD_BYTES}-byte limit`,
+          'A TAO training record holds one encoded image and its annotations (kilobytes to a few MB); the file is corrupt or crafted.',
+          { file: this.file, offset },
+          { details: { bytes: length, limit: MAX_RECORD_BYTES, record: index } },
+        );
+      }
       let body: Uint8Array | null = null;
       if (opts.want(index)) {
         body = await src.read(length + FOOTER);

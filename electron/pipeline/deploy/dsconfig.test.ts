@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { file, named } from '../../../test/support/needs.js';
 import { engineFileName, nvinferConfig, renderNvinferConfig, type NvinferConfigOptions } from './dsconfig.js';
 import { parseIni, sectionMap } from './ini.js';
 
@@ -162,7 +163,7 @@ const NEW_VALUE: Record<string, string> = {
   'pre-cluster-threshold': 'a general default (0.5); PeopleSegNet tunes 0.8',
 };
 
-describe.skipIf(!haveFixture)(`against the real PeopleSegNet nvinfer config (${haveFixture ? 'fixture present' : 'skipped: ../shared/fixtures is absent'})`, () => {
+describe.skipIf(!haveFixture)(named('against the real PeopleSegNet nvinfer config', file(FIXTURE, 'the shared PeopleSegNet nvinfer config fixture')), () => {
   const fixture = haveFixture ? parseIni(readFileSync(FIXTURE, 'utf8'), { inlineComments: true }) : { sections: [] };
   const fx = { property: sectionMap(fixture, 'property') ?? new Map<string, string>(), classAttrs: sectionMap(fixture, 'class-attrs-all') ?? new Map<string, string>() };
 

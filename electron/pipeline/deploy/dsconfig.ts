@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors.js';
 import { DEFAULT_DS_CUSTOM_LIB, type Precision } from '../../../shared/request.js';
-import { escapeValue } from './ini.js';
+import { escapeValue, serializeIni } from './ini.js';
 import type { NvinferSettings } from './deployment.js';
 
 /**
@@ -251,7 +251,7 @@ export function nvinferConfig(o: NvinferConfigOptions): NvinferConfig {
     'topk=' + (o.topK ?? 100),
     '',
   );
-  return { text: lines.join('\n'), warnings };
+  return { text: serializeIni(lines), warnings };
 }
 
 /** The config text (warnings are in it as comments; use nvinferConfig to get them as data). */

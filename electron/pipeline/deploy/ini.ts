@@ -78,3 +78,34 @@ export function escapeValue(v: string): string {
 export function unescapeValue(v: string): string {
   return v.replace(/\\([sntr\\])/g, (_m, c: string) => ({ s: ' ', n: '\n', t: '\t', r: '\r', '\\': '\\' })[c] ?? c);
 }
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** Untrusted text (a tensor, op or file name) inside a `#` comment: one line, no control characters. */
+export function escapeComment(text: string): string {
+  return text.replace(CONTROL, (c) => (c === '\n' ? '\\n' : c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/**
+ * The one writer of key-file text: every line a config is built from goes through here, so text
+ * a model or spec contributed cannot start a line of its own (a `[group]`, a `key=value` that
+ * GLib would read — DeepStream uses g_key_file). Comments are flattened with `escapeComment`;
+ * group headers and keys must be plain; values must already be `escapeValue`d (a raw line break
+ * left in one is escaped here).
+ */
+export function serializeIni(lines: readonly string[]): string {
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line === '') out.push('');
+    else if (line.startsWith('#')) out.push(escapeComment(line));
+    else if (/^\[[A-Za-z0-9_-]+\]$/.test(line)) out.push(line);
+    else {
+      const eq = line.indexOf('=');
+      const key = eq < 0 ? '' : line.slice(0, eq);
+      if (!/^[A-Za-z0-9_-]+$/.test(key)) throw new Error(`serializeIni: not a key=value line: ${JSON.stringify(line.slice(0, 80))}`);
+      out.push(key + '=' + line.slice(eq + 1).replace(/[\r\n]/g, (c) => escapeValue(c)));
+    }
+  }
+  return out.join('\n');
+}

@@ -1,5 +1,8 @@
-import fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
+import { readRegularFile } from '../io/inputs.js';
+
+/** Largest val_json_file read for labels (COCO annotation files of big sets reach a few hundred MB). */
+export const LABELS_JSON_MAX_BYTES = 1024 * 2 ** 20;
 
 /**
  * labels.txt for DeepStream: line i is the name of class id i, `BG` on line 0.
@@ -72,7 +75,8 @@ export function labelsFromCategories(categories: readonly Category[], numClasses
       continue;
     }
     // One line per class: line breaks or surrounding space in a name would shift or blur lines.
-    const clean = c.name.replace(/[\r\n]+/g, ' ').trim();
+    // eslint-disable-next-line no-control-regex
+    const clean = c.name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
     if (clean === '') warnings.push(`Category id ${c.id} in ${file} has an empty name; labels.txt uses '${placeholderName(c.id)}'.`);
     else names[c.id] = clean;
     filled.add(c.id);
@@ -104,9 +108,11 @@ export async function buildLabels(valJsonPath: string | undefined, numClasses: n
   if (valJsonPath === undefined || valJsonPath === '') return fallback('No data_config.val_json_file in the spec');
   let raw: Buffer;
   try {
-    raw = await fs.readFile(valJsonPath);
+    raw = await readRegularFile(valJsonPath, LABELS_JSON_MAX_BYTES, 'val_json_file');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    // A FIFO, device or oversized file is an error (it is not a missing file to fall back from).
+    if (e instanceof StudioError && (e.code === 'E_INPUT_TOO_LARGE' || (e.code === 'E_FILE_UNREADABLE' && e.details?.kind !== undefined))) throw e;
+    const code = ((e as StudioError).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
     return fallback(code === 'ENOENT' ? `val_json_file ${valJsonPath} does not exist` : `Cannot read val_json_file ${valJsonPath} (${code ?? (e as Error).message})`);
   }
   let json: unknown;

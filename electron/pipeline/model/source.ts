@@ -1,5 +1,9 @@
-import fs from 'node:fs/promises';
+import type fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
+import { mapInputError, openRegular, tooLargeError } from '../io/inputs.js';
+
+/** Largest model file read: protobuf's 2 GiB message limit (ONNX without external data). */
+export const MODEL_MAX_BYTES = 2 ** 31 - 1;
 
 /** Counters a caller may pass to see how much of a file an operation read. */
 export interface ReadStats {
@@ -30,17 +34,14 @@ export async function openModelSource(file: string, stats?: ReadStats): Promise<
   let fh: fs.FileHandle;
   let size: number;
   try {
-    fh = await fs.open(file, 'r');
+    ({ fh, size } = await openRegular(file));
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOTREG') throw mapInputError(e, file, 'Model file');
     throw mapReadError(e, file);
   }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    size = st.size;
-  } catch (e) {
+  if (size > MODEL_MAX_BYTES) {
     await fh.close();
-    throw mapReadError(e, file);
+    throw tooLargeError(file, 'Model file', size, MODEL_MAX_BYTES, 'An ONNX model is a single protobuf of at most 2 GiB; larger models keep weights in external data, which an .etlt cannot hold.');
   }
   return {
     path: file,

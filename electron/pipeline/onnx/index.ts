@@ -47,4 +47,5 @@ export {
   setAttribute,
 } from './graph.js';
 export { inspectModel, summarizeModel, collectTensors, resolveExternalData, type InspectOptions, type ExternalDataFile, type ResolvedExternalData } from './inspect.js';
+export { validateModelGraph, checkTensorData, MAX_TENSOR_ELEMENTS, MAX_NODES } from './validate.js';
 export { STANDARD_ONNX_OPS, ORT_DOMAINS, ortCanRun } from './onnxops.js';

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { file as fileNeed, needs } from '../../../test/support/needs.js';
+
+const TV_MASKRCNN = fileNeed('/tmp/tv-maskrcnn.onnx', 'the torchvision Mask R-CNN ONNX export (bench/gpu/prepare.sh writes it)');
 import { isStudioError } from '../../../shared/errors.js';
 import { DataType } from './elemtypes.js';
 import { makeNode, makeValueInfo } from './graph.js';
@@ -74,10 +77,7 @@ describe('inspectModel', () => {
 
   it('summarizes the torchvision Mask R-CNN export when present', (ctx) => {
     const file = '/tmp/tv-maskrcnn.onnx';
-    if (!existsSync(file)) {
-      ctx.skip(`${file} not present`);
-      return;
-    }
+    needs(ctx, TV_MASKRCNN);
     const bytes = new Uint8Array(readFileSync(file));
     const s = inspectModel(bytes, meta(bytes));
     expect(s.inputs.map((i) => i.name)).toEqual(['image']);

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { file as fileNeed, needs } from '../../../test/support/needs.js';
 import { isStudioError } from '../../../shared/errors.js';
 import { DataType } from './elemtypes.js';
 import { attrInts, getAttribute, getOpset, makeNode, NameScope, uniqueName } from './graph.js';
@@ -151,10 +152,7 @@ describe('decodeModel / encodeModel', () => {
 
   it('round-trips the torchvision Mask R-CNN export byte-for-byte when present', (ctx) => {
     const file = '/tmp/tv-maskrcnn.onnx';
-    if (!existsSync(file)) {
-      ctx.skip(`${file} not present (export torchvision maskrcnn_resnet50_fpn to ONNX there to run this check)`);
-      return;
-    }
+    needs(ctx, fileNeed(file, 'the torchvision Mask R-CNN ONNX export (bench/gpu/prepare.sh writes it)'));
     const bytes = new Uint8Array(readFileSync(file));
     const m = decodeModel(bytes);
     const again = encodeModel(m);

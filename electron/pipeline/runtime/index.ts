@@ -8,3 +8,4 @@ export {
   describeProvider,
   runtimeError,
 } from './session.js';
+export { cudaProviderInstalled, cudaProviderLibrary } from './cuda.js';

@@ -2,14 +2,17 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { condition, met, named } from '../../../test/support/needs.js';
 import ort from 'onnxruntime-node';
 import { tinyModelBytes } from '../onnx/testing.js';
 import { createSession } from './session.js';
+import { cudaProviderInstalled, cudaProviderLibrary } from './cuda.js';
 
 const require = createRequire(import.meta.url);
 const ortDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
 const cudaLib = path.join(ortDir, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
 const cudaInstalled = existsSync(cudaLib);
+const noCuda = condition(!cudaInstalled, 'the CUDA provider is installed here; this checks the machine without it');
 
 async function runsOnce(s: ort.InferenceSession): Promise<number[]> {
   const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 64 }, (_, k) => Math.sin(k)), [1, 3, 8, 8]);
@@ -28,7 +31,7 @@ describe('createSession', () => {
     await s.release(); // idempotent
   });
 
-  it.skipIf(cudaInstalled)('falls back to the CPU with a visible notice when the CUDA provider is missing', async () => {
+  it.skipIf(!met(noCuda))(named('falls back to the CPU with a visible notice when the CUDA provider is missing', noCuda), async () => {
     const logs: { level: string; text: string }[] = [];
     const s = await createSession(tinyModelBytes(), { provider: { gpu: 1 }, log: (level, text) => logs.push({ level, text }) });
     try {
@@ -41,6 +44,11 @@ describe('createSession', () => {
     } finally {
       await s.release();
     }
+  });
+
+  it('cudaProviderInstalled (the app GPU picker\'s "install it" hint) agrees with the library onnxruntime-node loads', () => {
+    expect(cudaProviderLibrary()).toBe(cudaLib);
+    expect(cudaProviderInstalled()).toBe(cudaInstalled);
   });
 
   it('falls back from WebGPU when no adapter exists, or runs on it', async () => {

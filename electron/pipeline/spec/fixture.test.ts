@@ -1,13 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { file, met, named } from '../../../test/support/needs.js';
 import { isSet, parseSpec, loadSpec, inputDims, pluginParams } from './index.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const FIXTURE = path.resolve(repoRoot, '../shared/fixtures/specs/tao_maskrcnn_default.txt');
-const have = existsSync(FIXTURE);
+const fixture = file(FIXTURE, 'the shared fixture specs/tao_maskrcnn_default.txt');
 
-describe.skipIf(!have)(`TAO default.txt (${have ? 'fixture present' : 'skipped: ../shared/fixtures is absent'})`, () => {
+describe.skipIf(!met(fixture))(named('TAO default.txt', fixture), () => {
   it('parses to exactly the values written in the file', async () => {
     const { spec, warnings } = await loadSpec(FIXTURE);
     const e = spec.experiment;

@@ -1,5 +1,5 @@
-import fs from 'node:fs/promises';
 import { StudioError } from '../../../shared/errors.js';
+import { readRegularFile } from '../io/inputs.js';
 import { ExperimentSchema, type Experiment } from './maskrcnn.js';
 import { SpecValidator, type SetFields, type Warning } from './schema.js';
 import { TupleChecker } from './tuples.js';
@@ -177,6 +177,14 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   }
 
   const numClasses = experiment.data_config.num_classes;
+  if (numClasses > MAX_NUM_CLASSES) {
+    const where = findField(doc.fields, 'data_config.num_classes')?.value ?? { line: 1, column: 1 };
+    throw v.error('E_SPEC_VALUE', where, `data_config.num_classes is ${numClasses}; the limit is ${MAX_NUM_CLASSES}`, 'num_classes is the number of categories plus one (91 for COCO, 1204 for LVIS); check the value.');
+  }
+  if (imageSize !== undefined && imageSize.some((d) => d > MAX_IMAGE_SIDE)) {
+    const where = v.set['data_config.image_size'] ?? { line: 1, column: 1 };
+    throw v.error('E_SPEC_VALUE', where, `data_config.image_size (${imageSize.join(', ')}) exceeds ${MAX_IMAGE_SIDE} pixels on a side`, 'TAO Mask R-CNN trains at sizes such as (832, 1344); check the value.');
+  }
   if (purpose === 'export') {
     if (imageSize === undefined) {
       const where = v.set['data_config'] ?? { line: 1, column: 1 };
@@ -198,13 +206,27 @@ export function parseSpec(text: string, file: string, options: ParseSpecOptions 
   };
 }
 
+/** Largest data_config.num_classes accepted (labels.txt and the DeepStream config have one entry per class). */
+export const MAX_NUM_CLASSES = 100_000;
+/** Largest data_config.image_size side accepted (a 3×8192×8192 float32 sample is already 768 MiB). */
+export const MAX_IMAGE_SIDE = 8192;
+
+/** Largest spec file read (a TAO spec is a few KiB; 195 MB of text would take minutes and GBs to parse). */
+export const SPEC_MAX_BYTES = 4 * 2 ** 20;
+
 /** Read and parse a spec file. A missing file is E_SPEC_NOT_FOUND. */
 export async function loadSpec(path: string, options: ParseSpecOptions = {}): Promise<ParsedSpec> {
   let text: string;
   try {
-    text = await fs.readFile(path, 'utf8');
+    text = (await readRegularFile(path, SPEC_MAX_BYTES, 'Experiment spec', 'E_SPEC_NOT_FOUND')).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof StudioError) {
+      if (e.code === 'E_INPUT_TOO_LARGE') {
+        throw new StudioError('E_INPUT_TOO_LARGE', `Experiment spec is larger than ${SPEC_MAX_BYTES} bytes: ${path}`, 'A TAO spec is a few kilobytes; check that -e names the spec file.', { file: path }, { details: e.details ?? {} });
+      }
+      if (e.code !== 'E_SPEC_NOT_FOUND') throw e;
+    }
+    const code = ((e as StudioError).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new StudioError('E_SPEC_NOT_FOUND', `Experiment spec not found: ${path}`, 'Check the path given with -e / --experiment_spec.', { file: path }, { cause: e });
     }

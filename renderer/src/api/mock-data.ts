@@ -139,6 +139,7 @@ export const MOCK_GPUS: GpuList = {
     { index: 0, name: 'NVIDIA RTX A6000', memoryUsedMiB: 1_243, memoryTotalMiB: 49_140, utilizationPct: 3, pciBusId: '00000000:17:00.0' },
     { index: 1, name: 'NVIDIA GeForce RTX 3090', memoryUsedMiB: 18_502, memoryTotalMiB: 24_576, utilizationPct: 87, pciBusId: '00000000:65:00.0' },
   ],
+  cudaProvider: 'installed',
 };
 
 /** A small deterministic colour per image, so thumbnails differ without any files. */

@@ -4,6 +4,7 @@ import type { ArtifactRole, JobEvent, LogLevel, StageId } from '../../../shared/
 import { KEY_MASK, redact, shellQuote } from '../../../shared/redact.js';
 import type { ExportReport } from '../../../shared/report.js';
 import { ExportRequestSchema, type ExportRequest, type ExportRequestInput } from '../../../shared/request.js';
+import { planOutputPaths } from '../../../shared/plan.js';
 import { newSnapshot, recordJobEvents } from '../../../shared/jobs.js';
 import type { StudioClient } from './client.js';
 import {
@@ -335,6 +336,12 @@ export function createMockApi(opts: MockOptions = {}): StudioApi {
       });
     },
     commandFor: async (req) => ok(command(req)),
+    planOutputs: async (input) => {
+      const parsed = ExportRequestSchema.safeParse(input);
+      if (!parsed.success) return { ok: false, error: { code: 'E_REQUEST_INVALID', message: parsed.error.issues.map((i) => i.message).join('; '), hint: 'Fix the listed fields.' } };
+      // The mock's paths are absolute already: the shared planner with an identity resolve.
+      return ok(planOutputPaths(parsed.data, (p) => p));
+    },
     startExport: async (input) => {
       const parsed = ExportRequestSchema.safeParse(input);
       if (!parsed.success) {

@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { DEFAULT_TRT_VERSION, type CalibrationAlgorithm, type Precision, type ResizeMode } from '../../../shared/request.js';
+import type { CalibrationAlgorithm, Precision, ResizeMode } from '../../../shared/request.js';
 import { EXPORT_DEFAULTS as D } from '../../../shared/defaults.js';
 
 export type CalSourceChoice = 'spec-loader' | 'image-dir' | 'tensorfile' | 'cache';
@@ -74,8 +74,8 @@ export interface OptionsState {
 
 export function initialOptions(): OptionsState {
   return {
-    precision: 'fp32',
-    trtVersion: DEFAULT_TRT_VERSION,
+    precision: D.precision,
+    trtVersion: D.trtVersion,
     calibration: {
       source: 'spec-loader',
       imageDir: '',

@@ -63,7 +63,7 @@ describe('buildRequest', () => {
     expect(req.spec).toBeUndefined();
   });
 
-  it('INT8: cache and Q/DQ paths beside the .etlt, calibration parameters passed through', () => {
+  it('INT8: cache (cal.bin, TAO) and Q/DQ paths beside the .etlt, calibration parameters passed through', () => {
     const o = options({ precision: 'int8' });
     o.calibration = { ...o.calibration, source: 'spec-loader', batches: 3, batchSize: 4, seed: 7, algorithm: 'percentile', percentile: 99.9 };
     const req = buildRequest(source({ specPath: '/s/spec.txt' }), o, initialImages());

@@ -5,9 +5,9 @@ import type { ImagesState } from './images.js';
 import type { OptionsState } from './options.js';
 import { needsKey, keyVerified, type PreprocessingFields, type SourceState } from './source.js';
 import type { StepId } from './steps.js';
-import { defaultEtltPath, sibling } from './paths.js';
-import { appWorkDir, defaultCachePath, defaultOnnxPath, defaultQdqPath } from '../../../shared/defaults.js';
+import { appWorkDir, defaultCachePath, defaultEtltPath, defaultOnnxPath, defaultQdqPath, sibling } from '../../../shared/defaults.js';
 
+/** The .etlt: the user's, else TAO's default beside the model (shared/defaults.ts). */
 export function effectiveEtlt(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.etltEdited || source.modelPath.trim() === '') return options.outputs.etlt;
   return defaultEtltPath(source.modelPath.trim(), options.precision);
@@ -18,6 +18,7 @@ export function effectivePlainOnnx(source: Pick<SourceState, 'modelPath'>, optio
   return options.outputs.onnx.trim() || defaultOnnxPath(effectiveEtlt(source, options), source.modelPath.trim());
 }
 
+/** The INT8 cache: the user's, else `cal.bin` in the app's working directory, the .etlt's folder. */
 export function effectiveCache(source: Pick<SourceState, 'modelPath'>, options: OptionsState): string {
   if (options.outputs.cacheEdited) return options.outputs.cache;
   const etlt = effectiveEtlt(source, options);

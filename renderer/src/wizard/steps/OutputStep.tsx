@@ -4,7 +4,7 @@ import ExpandMoreIcon from '@mui/icons-material/ExpandMore';
 import { formatBytes } from '../../../../shared/format.js';
 import MemoryIcon from '@mui/icons-material/Memory';
 import DeveloperBoardIcon from '@mui/icons-material/DeveloperBoard';
-import type { GpuList } from '../../../../shared/api.js';
+import { INSTALL_CUDA_COMMAND, type GpuList } from '../../../../shared/api.js';
 import type { StudioErrorData } from '../../../../shared/errors.js';
 import { useApi } from '../../app/client-context.js';
 import { PathField } from '../../components/PathField.js';
@@ -164,6 +164,12 @@ function GpuPicker() {
           </GpuCard>
         );
       })}
+      {list && list.gpus.length > 0 && list.cudaProvider === 'missing' && (
+        <Alert severity="info" data-testid="gpu-cuda-missing">
+          ONNX Runtime&apos;s CUDA provider (CUDA 12, cuDNN 9) is not installed, so a GPU export runs on the CPU: the same results, slower. To use the GPU, run{' '}
+          <code>{INSTALL_CUDA_COMMAND}</code> in the Export Studio folder (needs network access), then restart.
+        </Alert>
+      )}
       {(list || error) && (
         <GpuCard selected={gpu === 'cpu'} onSelect={() => pick('cpu')} title="CPU" testId="gpu-cpu">
           <Stack direction="row" spacing={1} sx={{ alignItems: 'center' }}>
