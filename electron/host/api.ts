@@ -13,7 +13,7 @@ import { preflightRequest } from '../pipeline/preflight.js';
 import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
-import { checkPathArgs } from './paths.js';
+import { checkPathArgs, PATH_CHECKS } from './paths.js';
 import type { FileBrowser } from './file-browser.js';
 import { listGpus, type GpuInventory } from './gpus.js';
 import type { JobManager } from './job-manager.js';
@@ -104,7 +104,14 @@ export function createHostApi(deps: HostDeps): HostApi {
   function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
     return result(async () => {
       const parsed = parseArgs(method, args);
-      // The same path checks the Electron main applies before a call leaves it (host/paths.ts).
+      // Web mode: the roots first, so a path outside them gets the same answer whether it exists
+      // or not (no existence oracle); then the checks the Electron main applies (host/paths.ts).
+      if (deps.mode === 'web') {
+        for (const i of Object.keys(PATH_CHECKS[method] ?? {})) {
+          const v = (parsed as unknown[])[Number(i)];
+          if (typeof v === 'string') await allowed(v);
+        }
+      }
       await checkPathArgs(method, parsed as unknown[]);
       return body(parsed);
     });
