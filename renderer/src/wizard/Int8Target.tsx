@@ -8,16 +8,20 @@ import { Alert, AlertTitle, Box, FormControlLabel, Stack, Switch, Table, TableBo
 import { useTheme } from '@mui/material/styles';
 import { create } from 'zustand';
 import { DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, formatInt8Target, formatTermValue, parseInt8Target, type Int8Target } from '../../../shared/int8-target.js';
+import { EXPORT_DEFAULTS } from '../../../shared/defaults.js';
 import type { FidelityReport, Int8SearchReport } from '../../../shared/report.js';
 import { MONO } from '../app/theme.js';
 import { CopyButton } from '../components/CopyButton.js';
 
 /** The wizard's INT8 target text ('' = default by output kind) and search switch; read by startExport. */
-export const useInt8TargetOption = create<{ text: string; search: boolean; setText(v: string): void; setSearch(v: boolean): void }>()((set) => ({
+export const useInt8TargetOption = create<{ text: string; search: boolean; images: number; setText(v: string): void; setSearch(v: boolean): void; setImages(v: number): void }>()((set) => ({
   text: '',
   search: true,
+  /** Held-out images for the check (--fidelity_images). */
+  images: EXPORT_DEFAULTS.fidelityImages,
   setText: (text) => set({ text }),
   setSearch: (search) => set({ search }),
+  setImages: (images) => set({ images }),
 }));
 
 /** The target typed in the field, or the reason it is not one; null text = default. */
@@ -31,10 +35,10 @@ export function targetFromText(text: string): { target?: Int8Target; error?: str
 }
 
 /** What the request carries from the field and the switch (undefined target = default). */
-export function int8RequestFields(): { target?: Int8Target; search: 'auto' | 'off' } {
+export function int8RequestFields(): { target?: Int8Target; search: 'auto' | 'off'; images: number } {
   const s = useInt8TargetOption.getState();
   const t = targetFromText(s.text).target;
-  return { ...(t ? { target: t } : {}), search: s.search ? 'auto' : 'off' };
+  return { ...(t ? { target: t } : {}), search: s.search ? 'auto' : 'off', images: s.images };
 }
 
 /** The INT8 target field and the search switch (Calibration step). */
@@ -61,6 +65,19 @@ export function Int8TargetField() {
         }
         slotProps={{ htmlInput: { 'data-testid': 'int8-target-input', spellCheck: false } }}
         sx={{ maxWidth: 640, '& input': { fontFamily: MONO } }}
+      />
+      <TextField
+        size="small"
+        type="number"
+        label="Held-out images for the check"
+        value={o.images}
+        onChange={(e) => {
+          const n = Math.floor(Number(e.target.value));
+          if (Number.isFinite(n) && n >= 1) o.setImages(n);
+        }}
+        helperText="Images never used for calibration, compared FP32 vs INT8 (--fidelity_images); more is slower and surer."
+        slotProps={{ htmlInput: { 'data-testid': 'int8-fidelity-images', min: 1, max: 1000, step: 1 } }}
+        sx={{ maxWidth: 320 }}
       />
       <FormControlLabel
         control={<Switch checked={o.search} onChange={(e) => o.setSearch(e.target.checked)} />}
