@@ -398,7 +398,7 @@ export const quantizeStep: Step = {
     const plan = must(s.plan, 'plan');
     const r = s.request;
     const float = calibrated.floatTensors;
-    // Every tensor kept in float: the request's (--float_tensors) and the search's, as the deployment derived them.
+    // Every tensor kept in float: the request's (floatTensors) and the search's, as the deployment derived them.
     const floatNames = s.deployment?.floatTensors ?? float.map((f) => f.name);
     const written: string[] = [];
     const p = calibrated.pending;

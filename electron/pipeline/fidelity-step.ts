@@ -87,7 +87,7 @@ export const fidelityStep: Step = {
       // One progress line for the whole check: loading + FP32 runs, then the Q/DQ runs and the solo runs.
       onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 * 3 : 0), 'runs'),
     });
-    // Tensors already kept in float (--float_tensors, or the search of a reused cache) stay so in every candidate.
+    // Tensors already kept in float (the request's floatTensors, or the search of a reused cache) stay so in every candidate.
     const fixedFloat = s.deployment?.floatTensors ?? [];
     const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { floatTensors: [...new Set([...fixedFloat, ...float])] });
     const baseQdq = buildQdq(calibrated.amax, new Set(calibrated.floatTensors.map((f) => f.name)));
@@ -198,7 +198,7 @@ export const searchStep: Step = {
   },
 };
 
-/** Re-derive the deployment with these tensors (plus the request's --float_tensors) kept in float. */
+/** Re-derive the deployment with these tensors (plus the request's floatTensors) kept in float. */
 export function keepInFloat(s: JobState, names: readonly string[]): void {
   const model = s.model;
   if (!s.deploymentInput || !model) return;

@@ -129,7 +129,7 @@ const inspectStep: Step = {
     const m = must(s.model, 'model');
     // A graph, checked before anything is derived from it or sealed: defined inputs, topological
     // order, no cycle, declared tensor sizes against their data.
-    validateModelGraph(decodeModel(m.onnx), s.request.model);
+    for (const w of validateModelGraph(decodeModel(m.onnx), s.request.model)) s.ctx.warn(w);
     const summary = inspectModel(m.onnx, {
       format: m.format,
       ...(m.etltInputName ? { etltInputName: m.etltInputName } : {}),

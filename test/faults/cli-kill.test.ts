@@ -47,7 +47,7 @@ describe('(f) SIGKILL of the CLI mid-job', () => {
     const args = [
       'mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', S.spec, '-o', path.join(dir, 'model.etlt'), '--gen_ds_config', '--overwrite', '--cpu',
       '--data_type', 'int8', '--cal_images', images.join(','), '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(dir, 'cal.bin'),
-      '--qdq_file', path.join(dir, 'model.qdq.onnx'), '--no-cal_reuse',
+      '--qdq_file', path.join(dir, 'model.qdq.onnx'), '--no-cal_reuse', '--no_fidelity',
     ];
     const child = spawn(process.execPath, [cliJs, ...args], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
@@ -91,7 +91,7 @@ describe('SIGINT / SIGTERM of the CLI at any moment (issue 11)', () => {
       const args = [
         'mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', S.spec, '-o', path.join(dir, 'model.etlt'), '--gen_ds_config', '--overwrite', '--cpu',
         '--data_type', 'int8', '--cal_images', images.join(','), '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(dir, 'cal.bin'),
-        '--qdq_file', path.join(dir, 'model.qdq.onnx'), '--no-cal_reuse',
+        '--qdq_file', path.join(dir, 'model.qdq.onnx'), '--no-cal_reuse', '--no_fidelity',
       ];
       const child = spawn(process.execPath, [cliJs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

