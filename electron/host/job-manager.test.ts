@@ -107,6 +107,69 @@ describe('JobManager (forked workers, real exports)', () => {
     expect(await fs.readdir(dir)).toEqual([]);
   });
 
+  describe('a cancel that lands while the outputs are being committed', () => {
+    // Its own manager: a grace period longer than the commit hold, as the default 3 s is longer than a real commit.
+    let slow: JobManager;
+    let seen: JobEventBatch[];
+    beforeAll(() => {
+      slow = new JobManager({ spawn: forkWorkerFactory(undefined, { stdio: 'ignore' }), killGraceMs: 15_000 });
+      seen = [];
+      slow.subscribe((b) => seen.push(b));
+    });
+    afterAll(async () => {
+      await slow?.dispose();
+    });
+    const seenOf = (jobId: string): JobEvent[] => seen.filter((b) => b.jobId === jobId).flatMap((b) => b.events);
+    const FILES = ['labels.txt', 'model.etlt', 'model.onnx', 'nvinfer_config.txt', 'report.json'];
+    const exists = (f: string) => fs.stat(f).then(() => true, () => false);
+
+    it('after every file was placed: the job ends as done with its artifacts and says the cancel came too late', async () => {
+      const dir = await outDir('cancel-after-commit');
+      // Test hook: the commit pauses (asynchronously) once all five files are in place.
+      const id = slow.start(requestFor(dir), { extraEnv: { EXPORT_STUDIO_TEST_HOOKS: '1', EXPORT_STUDIO_TEST_COMMIT_HOLD_AFTER: '5', EXPORT_STUDIO_TEST_COMMIT_HOLD_MS: '1500' } });
+      const t0 = Date.now();
+      for (;;) {
+        if ((await Promise.all(FILES.map((f) => exists(path.join(dir, f))))).every(Boolean)) break;
+        if (Date.now() - t0 > 60_000) throw new Error('the commit never placed the files');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const outcome = await slow.cancel(id);
+      expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+      if (!outcome.ok) return;
+      expect(outcome.report.artifacts.map((a) => path.basename(a.path)).sort()).toEqual(FILES);
+      expect(outcome.report.warnings.some((w) => w.includes('Cancel arrived while the outputs were being committed'))).toBe(true);
+      expect(slow.info(id)?.status).toBe('done');
+      expect(slow.snapshot(id)?.status).toBe('done');
+      // Exactly the committed files: no temp, lock or journal left, and each matches its announced hash.
+      expect((await fs.readdir(dir)).sort()).toEqual(FILES);
+      const ev = seenOf(id);
+      expect(ev.some((e) => e.type === 'error')).toBe(false);
+      expect(ev.filter((e) => e.type === 'artifact').map((a) => path.basename(a.path)).sort()).toEqual(FILES);
+      expect(ev.some((e) => e.type === 'result')).toBe(true);
+      expect(ev.some((e) => e.type === 'log' && e.text.includes('Cancel came too late to undo the commit'))).toBe(true);
+      const final = seen.filter((b) => b.jobId === id && b.state).at(-1);
+      expect(final?.state?.status).toBe('done');
+    });
+
+    it('a commit that fails after the cancel is rolled back: cancelled, nothing left', async () => {
+      const dir = await outDir('cancel-commit-fails');
+      // Pause after 2 of 5 files were placed, then an injected I/O error on the third: all rolled back.
+      const id = slow.start(requestFor(dir), {
+        extraEnv: { EXPORT_STUDIO_TEST_HOOKS: '1', EXPORT_STUDIO_TEST_COMMIT_HOLD_AFTER: '2', EXPORT_STUDIO_TEST_COMMIT_HOLD_MS: '1500', EXPORT_STUDIO_TEST_COMMIT_FAIL_AFTER: '3' },
+      });
+      const t0 = Date.now();
+      while ((await fs.readdir(dir)).filter((n) => !n.startsWith('.')).length < 2) {
+        if (Date.now() - t0 > 60_000) throw new Error('the commit never placed the files');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const outcome = await slow.cancel(id);
+      expect(outcome).toMatchObject({ ok: false, error: { code: 'E_CANCELLED' } });
+      expect(slow.info(id)?.status).toBe('cancelled');
+      expect(await fs.readdir(dir)).toEqual([]);
+      expect(seenOf(id).some((e) => e.type === 'artifact')).toBe(false);
+    });
+  });
+
   it('a worker that dies mid-job becomes E_WORKER_CRASHED, is cleaned up, and the next job succeeds', async () => {
     const dir = await outDir('crash');
     const id = jobs.start(requestFor(dir), { extraEnv: { EXPORT_STUDIO_TEST_HOOKS: '1', EXPORT_STUDIO_TEST_CRASH_AT: 'deepstream' } });

@@ -65,6 +65,11 @@ interface Job {
   ready: boolean;
   outcome: JobOutcome | null;
   cancelRequested: boolean;
+  /**
+   * Events the worker sent after the cancel: held back, and shown only if the job turns out to have
+   * committed its outputs before the cancel could stop it (then it ends as done, see onMessage).
+   */
+  late: JobEvent[];
   /** pids the job ran as (its temp files carry them). */
   pid: number | undefined;
   finished: Promise<JobOutcome>;
@@ -161,6 +166,7 @@ export class JobManager {
       ready: false,
       outcome: null,
       cancelRequested: false,
+      late: [],
       pid: undefined,
       finished,
       resolve,
@@ -337,12 +343,19 @@ export class JobManager {
         job.worker?.post({ type: 'start', jobId: job.id, request: job.request });
         return;
       case 'events':
-        if (m.jobId !== job.id || job.cancelRequested) return;
-        this.emit(job, m.events);
+        if (m.jobId !== job.id) return;
+        if (job.cancelRequested) job.late.push(...m.events);
+        else this.emit(job, m.events);
         return;
       case 'done': {
-        if (m.jobId !== job.id || job.cancelRequested) return;
-        job.outcome = m.ok ? { ok: true, report: m.report } : { ok: false, error: m.error };
+        if (m.jobId !== job.id || job.outcome) return;
+        if (job.cancelRequested) {
+          // The cancel reached the worker after the last point it could stop the job: the commit
+          // ran to its end and the files are on disk. Report what is there, not "cancelled".
+          if (m.ok) this.endCommittedAfterCancel(job, m.report);
+        } else {
+          job.outcome = m.ok ? { ok: true, report: m.report } : { ok: false, error: m.error };
+        }
         job.worker?.post({ type: 'shutdown' });
         const t = setTimeout(() => this.kill(job), this.exitGraceMs);
         t.unref();
@@ -354,8 +367,35 @@ export class JobManager {
     }
   }
 
+  /** A job whose outputs were committed before its cancel took effect: it ends as done. */
+  private endCommittedAfterCancel(job: Job, report: ExportReport): void {
+    const late = job.late.splice(0).filter((e) => e.type !== 'error');
+    late.push({ type: 'log', level: 'warn', text: 'Cancel came too late to undo the commit: the export had already put its outputs in place, so the job finished and every file listed is on disk.', time: Date.now() });
+    this.emit(job, late);
+    job.outcome = { ok: true, report };
+  }
+
+  /**
+   * After a cancelled worker died without its `done`: the report it streamed (a `result` event),
+   * if its artifacts are all on disk with the sizes it announced; otherwise null.
+   */
+  private async committedReport(job: Job): Promise<ExportReport | null> {
+    const result = job.late.find((e): e is Extract<JobEvent, { type: 'result' }> => e.type === 'result');
+    if (!result || result.report.artifacts.length === 0) return null;
+    for (const a of result.report.artifacts) {
+      const st = await fs.stat(a.path).catch(() => null);
+      if (!st?.isFile() || st.size !== a.bytes) return null;
+    }
+    return result.report;
+  }
+
   private async onExit(job: Job, code: number | null, signal: string | null): Promise<void> {
     for (const t of job.timers) clearTimeout(t);
+    if (!job.outcome && job.cancelRequested) {
+      // Killed after its commit but before its `done` arrived: the disk decides, not the cancel.
+      const report = await this.committedReport(job);
+      if (report) this.endCommittedAfterCancel(job, report);
+    }
     if (job.outcome) {
       // Finished normally (its own error event, if any, has already been streamed).
       this.finish(job, job.outcome.ok ? 'done' : 'failed', job.outcome, []);

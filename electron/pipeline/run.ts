@@ -94,7 +94,11 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     // Last moment a cancel can stop the job: from here the commit runs to its end (all or nothing).
     ctx.checkCancelled();
     const committed = await outputs.commit();
-    if (signal.aborted) ctx.warn('Cancel arrived while the outputs were being committed: the commit finished and every output listed below is on disk.');
+    if (signal.aborted) {
+      // Too late to undo: the job ends as done (the report says so), never as "cancelled, nothing written".
+      ctx.warn('Cancel arrived while the outputs were being committed: the commit finished and every output listed below is on disk.');
+      report.warnings.push(ctx.warnings.at(-1) as string);
+    }
     for (const c of committed) {
       const role: ArtifactRole = state.roles.get(c.path) ?? 'etlt';
       const a: ArtifactInfo = { role, path: c.path, bytes: c.bytes, sha256: c.sha256 };

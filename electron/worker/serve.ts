@@ -2,6 +2,7 @@ import { StudioError, asStudioError, type StudioErrorData } from '../../shared/e
 import type { EventSink, JobEvent } from '../../shared/events.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
+import { onCommitStart } from '../pipeline/io/outputs.js';
 import { runExport } from '../pipeline/run.js';
 import { EventBatcher } from './batcher.js';
 import { TEST_CRASH_AT_ENV, TEST_HOLD_AT_ENV, TEST_HOLD_MS_ENV, TEST_HOOKS_ENV, type HostMessage, type WorkerPort } from './protocol.js';
@@ -18,6 +19,14 @@ export interface ServeOptions {
   batchMs?: number;
   /** Called on `shutdown` (the entry file exits the process). */
   onShutdown?: () => void;
+  /**
+   * The process whose SIGTERM is trapped once a job's outputs start to commit (the entry files
+   * pass `process`; in-process tests leave it out). Until then SIGTERM keeps its default action
+   * (die at once: nothing is committed, the host sweeps the temp files). From the commit on, a
+   * SIGTERM (the host's cancel) only aborts the jobs: the commit runs to its end and the job posts
+   * its `done` with the report (the host's SIGKILL after its grace period stays the backstop).
+   */
+  trapTermDuringCommit?: NodeJS.Process;
 }
 
 export interface WorkerServer {
@@ -62,6 +71,17 @@ export function serve(port: WorkerPort, options: ServeOptions = {}): WorkerServe
   const run = options.run ?? runExport;
   const env = options.env ?? process.env;
   const jobs = new Map<string, AbortController>();
+  const proc = options.trapTermDuringCommit;
+  if (proc) {
+    let trapped = false;
+    onCommitStart(() => {
+      if (trapped) return;
+      trapped = true;
+      proc.on('SIGTERM', () => {
+        for (const ac of jobs.values()) ac.abort();
+      });
+    });
+  }
 
   async function startJob(jobId: string, request: ExportRequest): Promise<void> {
     if (jobs.has(jobId)) return;

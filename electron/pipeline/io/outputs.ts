@@ -388,16 +388,36 @@ export interface OutputSetOptions {
   onCommitPoint?: (p: CommitPoint) => void | Promise<void>;
 }
 
-/** Test hooks (only with EXPORT_STUDIO_TEST_HOOKS=1): fail or SIGKILL after N files were placed. */
-function envCommitHook(): ((p: CommitPoint) => void) | undefined {
+/**
+ * Test hooks (only with EXPORT_STUDIO_TEST_HOOKS=1): fail or SIGKILL after N files were placed, or
+ * pause there for EXPORT_STUDIO_TEST_COMMIT_HOLD_MS (an async pause: signals are still handled, so
+ * a test can cancel while the commit runs).
+ */
+function envCommitHook(): ((p: CommitPoint) => void | Promise<void>) | undefined {
   if (process.env.EXPORT_STUDIO_TEST_HOOKS !== '1') return undefined;
   const fail = process.env.EXPORT_STUDIO_TEST_COMMIT_FAIL_AFTER;
   const kill = process.env.EXPORT_STUDIO_TEST_COMMIT_KILL_AFTER;
-  if (fail === undefined && kill === undefined) return undefined;
-  return (p) => {
+  const hold = process.env.EXPORT_STUDIO_TEST_COMMIT_HOLD_AFTER;
+  const holdMs = Number(process.env.EXPORT_STUDIO_TEST_COMMIT_HOLD_MS ?? 1000);
+  if (fail === undefined && kill === undefined && hold === undefined) return undefined;
+  return async (p) => {
     if (kill !== undefined && p.placed === Number(kill)) process.kill(process.pid, 'SIGKILL');
     if (fail !== undefined && p.placed === Number(fail)) throw Object.assign(new Error('injected I/O error during commit'), { code: 'EIO' });
+    if (hold !== undefined && p.placed === Number(hold)) await new Promise((r) => setTimeout(r, Number.isFinite(holdMs) && holdMs >= 0 ? holdMs : 1000));
   };
+}
+
+const commitStartListeners = new Set<() => void>();
+
+/**
+ * Process-wide: call `listener` (synchronously) whenever an OutputSet in this process starts to
+ * commit. From that moment the outputs are past the last cancel point: the commit runs to its end
+ * (all or nothing), so a worker that is asked to stop lets its job finish and report. Returns the
+ * unsubscribe function.
+ */
+export function onCommitStart(listener: () => void): () => void {
+  commitStartListeners.add(listener);
+  return () => commitStartListeners.delete(listener);
 }
 
 /** A set of outputs that appear together on commit or not at all. */
@@ -501,6 +521,7 @@ export class OutputSet {
       if (!this.knownHashes.has(t)) throw new StudioError('E_INTERNAL', 'OutputSet committed with a stream still open', 'This is a bug; please report it.');
     }
     this.committing = true;
+    for (const l of [...commitStartListeners]) l();
     const files = [...this.staged.values()];
     const out: CommittedFile[] = [];
     const entries: JournalEntry[] = [];

@@ -4,7 +4,7 @@ import { STAGE_LABELS } from '../../../shared/events.js';
 import { formatDuration } from '../../../shared/format.js';
 import { useClient } from '../app/client-context.js';
 import { useJobStore } from '../store/job.js';
-import { attachWizard, jobList, useJobsStore } from '../store/jobs.js';
+import { attachWizard, jobList, queuedText, useJobsStore } from '../store/jobs.js';
 import { useWizardStore } from '../store/wizard.js';
 
 const STATUS_COLOR: Record<QueueJobStatus, 'default' | 'info' | 'success' | 'error' | 'warning'> = {
@@ -35,11 +35,7 @@ export function jobFraction(j: JobSnapshot): number {
 
 /** What the job is doing, in words: the running stage, whom a queued job waits for, or how it ended. */
 export function jobStageText(j: JobSnapshot, all: Record<string, JobSnapshot>): string {
-  if (j.status === 'queued') {
-    const w = (j.waitingFor ?? []).map((id) => all[id]).filter((x): x is JobSnapshot => x !== undefined);
-    const dev = j.gpu === 'cpu' ? 'a CPU slot' : j.gpu === null ? 'a free GPU' : `GPU ${j.gpu}`;
-    return w.length ? `waiting for ${dev} (${w.map((x) => basename(x.request.model)).join(', ')})` : `waiting for ${dev}`;
-  }
+  if (j.status === 'queued') return queuedText(j.gpu, j.waitingFor ?? [], all);
   if (j.status === 'done') return 'finished';
   if (isFinalJobStatus(j.status)) return j.error ? `${j.status}: ${j.error.code}` : j.status;
   const running = j.stages.find((s) => s.status === 'running');

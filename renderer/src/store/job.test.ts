@@ -93,6 +93,31 @@ describe('receiveBatch / beginJob', () => {
     expect(s.log.map((l) => l.text)).toEqual(['early 1', 'early 2', 'live']);
   });
 
+  it('a job the host queues is queued (with what it waits for) until it starts, even when that came before startExport answered', () => {
+    let s = startingJob();
+    s = receiveBatch(s, { jobId: 'mine', seq: 1, events: [], state: { status: 'queued', gpu: 0, waitingFor: ['busy'] } });
+    s = beginJob(s, 'mine');
+    expect(s.status).toBe('running');
+    expect(s.queued).toEqual({ gpu: 0, waitingFor: ['busy'] });
+    // Another job took the GPU in between: the list follows the host.
+    s = receiveBatch(s, { jobId: 'mine', seq: 2, events: [], state: { status: 'queued', gpu: 0, waitingFor: ['busy2'] } });
+    expect(s.queued).toEqual({ gpu: 0, waitingFor: ['busy2'] });
+    // A pool job waits for any GPU of its pool (gpu null).
+    s = receiveBatch(s, { jobId: 'mine', seq: 3, events: [], state: { status: 'queued', gpu: null, waitingFor: [] } });
+    expect(s.queued).toEqual({ gpu: null, waitingFor: [] });
+    s = receiveBatch(s, { jobId: 'mine', seq: 4, events: [], state: { status: 'starting', gpu: 1 } });
+    expect(s.queued).toBeNull();
+    // A stage event also means it left the queue (a missed state batch cannot leave it "queued").
+    let t = receiveBatch(beginJob(startingJob(), 'x'), { jobId: 'x', events: [], state: { status: 'queued', gpu: 'cpu' } });
+    expect(t.queued).toEqual({ gpu: 'cpu', waitingFor: [] });
+    t = receiveBatch(t, { jobId: 'x', events: [{ type: 'stage', stage: 'validate', status: 'started', time: 1 }] });
+    expect(t.queued).toBeNull();
+    // Cancelled while queued: ends cancelled, not queued.
+    let c = receiveBatch(beginJob(startingJob(), 'c'), { jobId: 'c', events: [], state: { status: 'queued', gpu: 0 } });
+    c = receiveBatch(c, { jobId: 'c', events: [{ type: 'error', error: { code: 'E_CANCELLED', message: 'cancelled before it started', hint: '' } }], state: { status: 'cancelled', gpu: 0 } });
+    expect(c).toMatchObject({ status: 'cancelled', queued: null });
+  });
+
   it('ignores batches when idle', () => {
     const s = initialJobState();
     expect(receiveBatch(s, { jobId: 'x', events: [ev('a')] })).toBe(s);

@@ -3,7 +3,7 @@ import type { JobEvent, LogLevel, StageId } from '../../../shared/events.js';
 import { STAGES, STAGE_LABELS } from '../../../shared/events.js';
 import type { StudioErrorData } from '../../../shared/errors.js';
 import type { ArtifactInfo, ExportReport } from '../../../shared/report.js';
-import type { JobEventBatch } from '../../../shared/api.js';
+import type { JobEventBatch, JobQueueState } from '../../../shared/api.js';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'cancelled';
 
@@ -31,6 +31,14 @@ export interface LogLine {
 
 export type JobStatus = 'idle' | 'starting' | 'running' | 'done' | 'failed' | 'cancelled';
 
+/** A job the host has queued (its device is busy): what it waits for. */
+export interface QueuedInfo {
+  /** The device it will run on; null while it waits for any free GPU of its pool. */
+  gpu: number | 'cpu' | null;
+  /** Ids of the jobs holding that device. */
+  waitingFor: string[];
+}
+
 export interface JobState {
   jobId: string | null;
   status: JobStatus;
@@ -43,6 +51,8 @@ export interface JobState {
   artifacts: ArtifactInfo[];
   report: ExportReport | null;
   error: StudioErrorData | null;
+  /** Set while the host's queue holds the job back (status stays 'running': it can be cancelled). */
+  queued: QueuedInfo | null;
   /** Batches that arrived while startExport was still in flight (their job id was unknown). */
   early: JobEventBatch[];
 }
@@ -66,6 +76,7 @@ export function initialJobState(): JobState {
     artifacts: [],
     report: null,
     error: null,
+    queued: null,
     early: [],
   };
 }
@@ -77,14 +88,22 @@ export function startingJob(): JobState {
 
 /** startExport answered: adopt the id and replay what already arrived for it. */
 export function beginJob(state: JobState, jobId: string): JobState {
-  const early = state.early.filter((b) => b.jobId === jobId).flatMap((b) => b.events);
-  const fresh: JobState = { ...initialJobState(), jobId, status: 'running' };
-  return reduceJobEvents(fresh, early);
+  let next: JobState = { ...initialJobState(), jobId, status: 'running' };
+  for (const b of state.early) if (b.jobId === jobId) next = reduceJobEvents(applyQueueState(next, b.state), b.events);
+  return next;
+}
+
+/** The host's queue state for the job: queued (and for what), or out of the queue. */
+export function applyQueueState(state: JobState, q: JobQueueState | undefined): JobState {
+  if (!q) return state;
+  const queued: QueuedInfo | null = q.status === 'queued' ? { gpu: q.gpu, waitingFor: [...(q.waitingFor ?? [])] } : null;
+  if (queued === null && state.queued === null) return state;
+  return { ...state, queued };
 }
 
 /** Route one batch from the host: ours → reduce; unknown while starting → keep; else drop. */
 export function receiveBatch(state: JobState, batch: JobEventBatch): JobState {
-  if (state.jobId !== null && batch.jobId === state.jobId) return reduceJobEvents(state, batch.events);
+  if (state.jobId !== null && batch.jobId === state.jobId) return reduceJobEvents(applyQueueState(state, batch.state), batch.events);
   if (state.status === 'starting') return { ...state, early: [...state.early, batch].slice(-200) };
   return state;
 }
@@ -99,10 +118,12 @@ function setStage(stages: StageState[], id: StageId, patch: Partial<StageState>)
  */
 export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): JobState {
   if (events.length === 0) return state;
-  let { stages, progress, logDropped, nextSeq, report, error, status } = state;
+  let { stages, progress, logDropped, nextSeq, report, error, status, queued } = state;
   const newLines: LogLine[] = [];
   const newArtifacts: ArtifactInfo[] = [];
   for (const e of events) {
+    // A job that reports stages (or ended) has left the queue, whatever state batch was missed.
+    if (e.type === 'stage' || e.type === 'result' || e.type === 'error') queued = null;
     switch (e.type) {
       case 'stage': {
         if (e.status === 'started') {
@@ -156,7 +177,7 @@ export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): J
     }
   }
   const artifacts = newArtifacts.length > 0 ? mergeArtifacts(state.artifacts, newArtifacts) : state.artifacts;
-  return { ...state, stages, progress, log, logDropped, nextSeq, artifacts, report, error, status };
+  return { ...state, stages, progress, log, logDropped, nextSeq, artifacts, report, error, status, queued };
 }
 
 /** An artifact announced twice (e.g. re-staged) keeps one row: the latest for its path. */

@@ -74,6 +74,20 @@ export const useJobsStore = create<JobsStore>()((set, get) => ({
     }),
 }));
 
+/**
+ * "waiting for GPU 0 (model.tlt)": the device a queued job waits for and the models of the jobs
+ * holding it (those the registry knows). Shared by the Jobs view and the Run step.
+ */
+export function queuedText(gpu: number | 'cpu' | null, waitingFor: readonly string[], all: Record<string, JobSnapshot>): string {
+  const w = waitingFor.map((id) => all[id]).filter((x): x is JobSnapshot => x !== undefined);
+  const dev = gpu === 'cpu' ? 'a CPU slot' : gpu === null ? 'a free GPU' : `GPU ${gpu}`;
+  return w.length ? `waiting for ${dev} (${w.map((x) => baseName(x.request.model)).join(', ')})` : `waiting for ${dev}`;
+}
+
+function baseName(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}
+
 /** Jobs, oldest first. */
 export function jobList(jobs: Record<string, JobSnapshot>): JobSnapshot[] {
   return Object.values(jobs).sort((a, b) => a.createdAt - b.createdAt);
@@ -110,6 +124,7 @@ export function jobStateFromSnapshot(s: JobSnapshot): JobState {
     artifacts: s.artifacts,
     report: s.report,
     error: s.error,
+    queued: s.status === 'queued' ? { gpu: s.gpu, waitingFor: [...(s.waitingFor ?? [])] } : null,
     early: [],
   };
 }
@@ -143,7 +158,8 @@ export function routeBatch(batch: JobEventBatch, refresh: () => void): void {
       attached = { jobId: batch.jobId, seq: batch.seq };
     }
   }
-  if (batch.events.length > 0) w.receive(batch);
+  // State-only batches too: they say when the job is queued, for what, and when it leaves the queue.
+  if (batch.events.length > 0 || batch.state) w.receive(batch);
 }
 
 /**

@@ -11,7 +11,9 @@ import { formatBytes, formatDuration } from '../../../../shared/format.js';
 import { STAGE_LABELS } from '../../../../shared/events.js';
 import { useClient } from '../../app/client-context.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
-import { overallFraction, useJobStore, type StageState } from '../../store/job.js';
+import type { JobSnapshot } from '../../../../shared/api.js';
+import { overallFraction, useJobStore, type JobState, type StageState } from '../../store/job.js';
+import { queuedText, useJobsStore } from '../../store/jobs.js';
 import { useWizardStore } from '../../store/wizard.js';
 import { cancelExport } from '../actions.js';
 import { LogView } from '../LogView.js';
@@ -48,32 +50,40 @@ function duration(s: StageState): string {
   return s.startedAt !== undefined && s.endedAt !== undefined ? formatDuration((s.endedAt - s.startedAt) / 1000) : '';
 }
 
+/** What the job is at: 'queued' while the host's queue holds it back (the store keeps it 'running'). */
+export function runPhase(job: JobState): JobState['status'] | 'queued' {
+  return job.status === 'running' && job.queued ? 'queued' : job.status;
+}
+
+/** The line above the progress bar: queued (and for what), the running stage's progress, or how it ended. */
+export function statusText(job: JobState, registry: Record<string, JobSnapshot>): string {
+  const p = job.progress;
+  if (job.status === 'starting') return 'Starting…';
+  if (runPhase(job) === 'queued' && job.queued) return `Queued: ${queuedText(job.queued.gpu, job.queued.waitingFor, registry)}`;
+  if (p) return `${STAGE_LABELS[p.stage]}: ${progressAmount(p.done, p.total, p.unit)}` + (p.rate !== undefined ? ` · ${progressRate(p.rate, p.unit)}` : '') + (p.eta !== undefined ? ` · ETA ${formatDuration(p.eta)}` : '');
+  if (job.status === 'done') return 'Finished';
+  if (job.status === 'failed') return 'Failed';
+  if (job.status === 'cancelled') return 'Cancelled';
+  return job.stages.find((s) => s.status === 'running')?.label ?? '';
+}
+
 export function RunStep() {
   const client = useClient();
   const job = useJobStore();
   const fraction = overallFraction(job);
-  const p = job.progress;
   const active = job.status === 'running' || job.status === 'starting';
   const belowTarget = job.report?.outcome === 'int8-below-target';
+  // Queued by the host (its device is busy): not running yet; say what it waits for.
+  const registry = useJobsStore((s) => s.jobs);
+  const phase = runPhase(job);
+  const queued = phase === 'queued' ? job.queued : null;
 
   return (
     <Stack spacing={2}>
       <Box>
         <Stack direction="row" spacing={1} sx={{ alignItems: 'baseline', mb: 0.5 }}>
           <Typography variant="body2" sx={{ flex: 1 }} data-testid="progress-text" role="status">
-            {job.status === 'starting'
-              ? 'Starting…'
-              : p
-                ? `${STAGE_LABELS[p.stage]}: ${progressAmount(p.done, p.total, p.unit)}` +
-                  (p.rate !== undefined ? ` · ${progressRate(p.rate, p.unit)}` : '') +
-                  (p.eta !== undefined ? ` · ETA ${formatDuration(p.eta)}` : '')
-                : job.status === 'done'
-                  ? 'Finished'
-                  : job.status === 'failed'
-                    ? 'Failed'
-                    : job.status === 'cancelled'
-                      ? 'Cancelled'
-                      : (job.stages.find((s) => s.status === 'running')?.label ?? '')}
+            {statusText(job, registry)}
           </Typography>
           <Typography variant="body2" color="text.secondary">
             {Math.round(fraction * 100)}%
@@ -85,7 +95,7 @@ export function RunStep() {
           color={job.status === 'failed' || belowTarget ? 'error' : job.status === 'done' ? 'success' : 'primary'}
           aria-label="Export progress"
           data-testid="progress-bar"
-          data-status={job.status}
+          data-status={phase}
           sx={{ height: 8, borderRadius: 4 }}
         />
       </Box>
@@ -106,6 +116,11 @@ export function RunStep() {
         </List>
         <LogView lines={job.log} dropped={job.logDropped} height={470} />
       </Box>
+      {queued && (
+        <Alert severity="info" data-testid="run-queued">
+          Queued, not running yet: {queuedText(queued.gpu, queued.waitingFor, registry)}. It starts as soon as that device is free; Cancel takes it off the queue.
+        </Alert>
+      )}
       {job.status === 'failed' && job.error && <ErrorAlert error={job.error} title="The export failed" />}
       {job.status === 'cancelled' && (
         <Alert severity="info" data-testid="run-cancelled">
