@@ -7,6 +7,10 @@ import base from './vitest.config.js';
 export const INTEGRATION = [
   'electron/cli/cli.test.ts',
   'electron/cli/cli-int8.test.ts',
+  'electron/cli/cli-int8-gate.test.ts',
+  'electron/cli/cli-int8-real.test.ts',
+  'electron/cli/batch/batch.test.ts',
+  'electron/host/job-queue.test.ts',
   'electron/host/job-manager.test.ts',
   'electron/web/server.test.ts',
   'electron/worker/serve.test.ts',
@@ -24,6 +28,7 @@ export const INTEGRATION = [
   'test/hostile/**',
   'test/doors/**',
   'test/fixtures-gen/**',
+  'test/cluster/**',
 ];
 
 export default defineConfig({
