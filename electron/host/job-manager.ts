@@ -465,7 +465,7 @@ export class JobManager {
     const removed: string[] = [];
     for (const d of dirs) removed.push(...(await sweepStale(d).catch(() => [])));
     // A worker killed while trtexec ran: its process group and the decrypted-model temp folder.
-    if (job.request.outputs.engine) removed.push(...(await sweepEngineTemps().catch(() => [])));
+    if (job.request.outputs.engine) removed.push(...(await sweepEngineTemps(undefined, job.pid).catch(() => [])));
     if (o.resultsDir && job.pid !== undefined) {
       // status.json is rewritten through `<file>.<pid>.tmp` (run.ts), outside OutputSet.
       const tmp = path.join(path.resolve(cwd, o.resultsDir), `status.json.${job.pid}.tmp`);

@@ -63,12 +63,14 @@ function installExitHooks(): void {
  * kill the trtexec process group recorded in each. Called before an engine build and by the
  * JobManager after a killed job.
  */
-export async function sweepEngineTemps(dir: string = os.tmpdir()): Promise<string[]> {
+export async function sweepEngineTemps(dir: string = os.tmpdir(), deadOwner?: number): Promise<string[]> {
   const removed: string[] = [];
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const m = new RegExp(`^${ENGINE_TEMP_PREFIX}(\\d+)-`).exec(name);
-    if (!m || !ownerGone(m[1] as string)) continue;
+    // `deadOwner`: a pid the caller saw exit (the JobManager's worker): swept without asking the
+    // process table, which a reused pid or a slow reap could otherwise answer wrongly.
+    if (!m || (Number(m[1]) !== deadOwner && !ownerGone(m[1] as string))) continue;
     const full = path.join(dir, name);
     const pgid = Number((await fs.readFile(path.join(full, 'trtexec.pgid'), 'utf8').catch(() => '')).trim());
     if (Number.isInteger(pgid) && pgid > 0) killGroup(pgid, 'SIGKILL');
