@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEventBatch } from '../../shared/api.js';
-import { runCli, type CliIO } from '../../electron/cli/program.js';
+import { cli } from './cli-run.js';
 import { createHost, type Host } from '../../electron/host/compose.js';
 import { forkWorkerFactory } from '../../electron/host/worker-process.js';
 import { sealFile } from '../../electron/pipeline/model/index.js';
@@ -31,11 +31,6 @@ afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; all: string }> {
-  let all = '';
-  const io: CliIO = { stdout: (s) => void (all += s), stderr: (s) => void (all += s), isTTY: false, env: { PATH: process.env.PATH }, signal: new AbortController().signal };
-  return { code: await runCli(args, io), all };
-}
 
 /** Every readable file under dir except the sealed models, which hold the key only as ciphertext. */
 async function filesWithCanary(dir: string): Promise<string[]> {

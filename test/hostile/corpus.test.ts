@@ -2,18 +2,14 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../../electron/cli/program.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { exitCodeFor } from '../../shared/errors.js';
 import { CASES, PRECIOUS, type CaseContext } from './cases.js';
+import { cli, listing } from './cli-run.js';
 
 let root: string;
 let S: SampleLayout;
 let sampleListing: string[];
-
-async function listing(dir: string): Promise<string[]> {
-  return ((await fs.readdir(dir, { recursive: true })) as string[]).sort();
-}
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-'));
@@ -23,24 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
-
-async function cli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; all: string }> {
-  let all = '';
-  const io: CliIO = {
-    stdout: (s) => void (all += s),
-    stderr: (s) => void (all += s),
-    isTTY: false,
-    env: { PATH: process.env.PATH, ...env },
-    signal: new AbortController().signal,
-  };
-  const prev = process.cwd();
-  process.chdir(cwd); // a relative default (./cal.bin) would land here: it must stay empty too
-  try {
-    return { code: await runCli(args, io), all };
-  } finally {
-    process.chdir(prev);
-  }
-}
 
 describe('hostile corpus: every bad input gets its code, a hint, no trace, and writes nothing', () => {
   it('has at least 40 cases with distinct names and exit codes that match their error class', () => {

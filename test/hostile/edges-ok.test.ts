@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../../electron/cli/program.js';
+import { cli } from './cli-run.js';
 import { makeSample, SAMPLE_KEY, type SampleLayout } from '../../scripts/make-sample.js';
 import { decodeModel, encodeModel } from '../../electron/pipeline/onnx/model.js';
 import { nvinferConfig } from '../../electron/pipeline/deploy/dsconfig.js';
@@ -28,11 +28,6 @@ afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; all: string }> {
-  let all = '';
-  const io: CliIO = { stdout: (s) => void (all += s), stderr: (s) => void (all += s), isTTY: false, env: { PATH: process.env.PATH }, signal: new AbortController().signal };
-  return { code: await runCli(args, io), all };
-}
 async function dir(name: string): Promise<string> {
   const d = path.join(root, name);
   await fs.mkdir(d, { recursive: true });

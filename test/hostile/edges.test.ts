@@ -2,19 +2,15 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliIO } from '../../electron/cli/program.js';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { exitCodeFor } from '../../shared/errors.js';
 import { exportArgs, PRECIOUS, type CaseContext } from './cases.js';
+import { cli, listing } from './cli-run.js';
 import { EDGE_CASES } from './edges.js';
 
 let root: string;
 let S: SampleLayout;
 let sampleListing: string[];
-
-async function listing(dir: string): Promise<string[]> {
-  return ((await fs.readdir(dir, { recursive: true })) as string[]).sort();
-}
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-edges-'));
@@ -24,18 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
-
-export async function cli(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; all: string }> {
-  let all = '';
-  const io: CliIO = { stdout: (s) => void (all += s), stderr: (s) => void (all += s), isTTY: false, env: { PATH: process.env.PATH, ...env }, signal: new AbortController().signal };
-  const prev = process.cwd();
-  process.chdir(cwd);
-  try {
-    return { code: await runCli(args, io), all };
-  } finally {
-    process.chdir(prev);
-  }
-}
 
 /** Our hidden temp, lock and journal names. */
 const OURS = /\.export-studio-/;
