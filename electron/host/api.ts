@@ -9,7 +9,6 @@ import type { WebMethod } from '../../shared/web-protocol.js';
 import { requestToCommand } from '../pipeline/command.js';
 import { planOutputs } from '../pipeline/paths.js';
 import { cudaProviderInstalled } from '../pipeline/runtime/cuda.js';
-import { preflightRequest } from '../pipeline/preflight.js';
 import { lockOwner } from '../pipeline/io/outputs.js';
 import { TOOL } from '../pipeline/version.js';
 import { parseArgs } from './api-schemas.js';
@@ -205,7 +204,8 @@ export function createHostApi(deps: HostDeps): HostApi {
       call('preflight', a, async ([request]) => {
         // Preflight stats and reads the request's files: the same roots as starting the job.
         await checkRequestPaths(request as ExportRequest);
-        return preflightRequest(request as ExportRequest);
+        // In the reader worker: it reads and decodes every selected image's header.
+        return reader.call('preflight', { request: request as ExportRequest });
       }),
     makeDir: (...a) =>
       call('makeDir', a, async ([p]) => {

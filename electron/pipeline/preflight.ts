@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Preflight, PreflightProblem } from '../../shared/api.js';
 import type { ExportRequest } from '../../shared/request.js';
+import sharp from 'sharp';
 import { decodeBmp, isBmp } from './data/bmp.js';
 import { listImages } from './data/image-list.js';
 import { planOutputs, type OutputPlan } from './paths.js';
@@ -159,9 +160,6 @@ async function readable(file: string): Promise<boolean> {
     }
     // Header only (fast): catches non-images, empty and garbage files; a truncated body is
     // skipped (and counted) by the calibration itself.
-    // Loaded on first use: the host (Electron main, web server) imports this module, and sharp's
-    // native addon should load only when an image is actually checked.
-    const { default: sharp } = await import('sharp');
     const meta = await sharp(bytes, { failOn: 'error' }).metadata();
     return (meta.width ?? 0) > 0 && (meta.height ?? 0) > 0;
   } catch {

@@ -1,4 +1,4 @@
-import type { SpecSummary, TensorPreview } from '../../shared/api.js';
+import type { Preflight, SpecSummary, TensorPreview } from '../../shared/api.js';
 import type { StudioErrorData } from '../../shared/errors.js';
 import type { JobEvent } from '../../shared/events.js';
 import type { ExportReport, ModelSummary } from '../../shared/report.js';
@@ -20,9 +20,11 @@ export interface ReaderCalls {
     args: { path: string; specPath: string | null; preprocessing: Preprocessing | null; resize: ResizeMode };
     result: TensorPreview;
   };
+  /** Problems the job would hit (it stats outputs and decodes every selected image's header). */
+  preflight: { args: { request: ExportRequest }; result: Preflight };
 }
 export type ReaderMethod = keyof ReaderCalls;
-export const READER_METHODS = ['inspectModel', 'parseSpec', 'listImages', 'thumbnail', 'previewTensor'] as const satisfies readonly ReaderMethod[];
+export const READER_METHODS = ['inspectModel', 'parseSpec', 'listImages', 'thumbnail', 'previewTensor', 'preflight'] as const satisfies readonly ReaderMethod[];
 
 export type CallMessage = { [M in ReaderMethod]: { type: 'call'; callId: number; method: M; args: ReaderCalls[M]['args'] } }[ReaderMethod];
 

@@ -14,6 +14,7 @@ import { decodeImage, MAX_DECODE_PIXELS } from '../pipeline/data/decode.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/data/image-dir.js';
 import { keepAspectGeometry, preprocessDecoded, readImageFile, resolvePreprocessing } from '../pipeline/data/preprocess.js';
 import { decodeBmp, isBmp } from '../pipeline/data/bmp.js';
+import { preflightRequest } from '../pipeline/preflight.js';
 
 import type { ReaderCalls, ReaderMethod } from './protocol.js';
 
@@ -225,4 +226,5 @@ export const READERS: { [M in ReaderMethod]: Handler<M> } = {
   listImages: listImagesRead,
   thumbnail: thumbnailRead,
   previewTensor: previewTensorRead,
+  preflight: ({ request }) => preflightRequest(request),
 };
