@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compareTensors } from '../fidelity/metrics.js';
 import ort from 'onnxruntime-node';
 import { DataType, decodeModel, encodeModel, makeTensor, type onnx, tensorToFloat32 } from '../onnx/index.js';
 import { runCalibration } from './engine.js';
@@ -90,17 +91,7 @@ async function constantNet(): Promise<Uint8Array> {
   }
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! ** 2;
-    bb += b[i]! ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
+const cosine = (a: Float32Array, b: Float32Array): number => compareTensors(a, b).cosine;
 
 describe.skipIf(!hasOnnx)('Q/DQ on a network whose weights are Constant nodes (written by python3-onnx; skipped without it)', () => {
   it('quantizes every Conv/Gemm/MatMul weight per channel, through Identity/Cast chains and shared weights, with no dangling pair', async () => {

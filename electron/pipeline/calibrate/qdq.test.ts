@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compareTensors } from '../fidelity/metrics.js';
 import { named, pythonModule } from '../../../test/support/needs.js';
 import ort from 'onnxruntime-node';
 import { decodeModel, getOpset, tensorToFloat32 } from '../onnx/index.js';
@@ -27,17 +28,7 @@ async function run(model: Uint8Array): Promise<Float32Array> {
   return out.probs!.data as Float32Array;
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! ** 2;
-    bb += b[i]! ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
+const cosine = (a: Float32Array, b: Float32Array): number => compareTensors(a, b).cosine;
 
 const python = '/usr/bin/python3';
 const ONNX_PY = pythonModule('onnx', 'python3-onnx');
