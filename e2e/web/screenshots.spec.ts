@@ -4,7 +4,7 @@
 // the viewport: nothing the user needs sits below the fold.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { REPO_ROOT } from '../fixtures/server.js';
 import { expect, test } from '../fixtures/test.js';
 import { choosePrecision, enterKey, expectStep, next, openModel, openSpec, READ_TIMEOUT, setNumber, setOutput, setSwitch, startExport, waitForDone, type StepId } from '../fixtures/wizard.js';
@@ -21,9 +21,11 @@ async function setTheme(page: Page, origin: string, token: string, theme: 'light
 }
 
 /** The control that moves the step on is fully inside the viewport, and so is the step's title. */
-async function inView(page: Page, testId: string): Promise<void> {
+async function inView(page: Page, control: string | Locator): Promise<void> {
   const vp = page.viewportSize();
-  const box = await page.getByTestId(testId).boundingBox();
+  const locator = typeof control === 'string' ? page.getByTestId(control) : control;
+  const testId = typeof control === 'string' ? control : String(control);
+  const box = await locator.boundingBox();
   expect(box, `${testId} is rendered`).not.toBeNull();
   if (!vp || !box) return;
   expect(box.y + box.height, `${testId} is above the fold (viewport ${vp.width}×${vp.height})`).toBeLessThanOrEqual(vp.height);
@@ -73,7 +75,11 @@ for (const size of SIZES) {
         await expect(page.getByTestId('start-export')).toBeEnabled({ timeout: READ_TIMEOUT });
         await snap('review', 'start-export');
         await startExport(page);
-        await inView(page, 'run-cancel');
+        // A small INT8 job can finish before this line runs (2 cores under load): the run step's action
+        // is then Results, in the same place. Either must be inside the viewport.
+        const runAction = page.getByTestId('run-cancel').or(page.getByTestId('run-results')).first();
+        await expect(runAction).toBeVisible({ timeout: READ_TIMEOUT });
+        await inView(page, runAction);
         await page.screenshot({ path: path.join(dir, `${String(++n).padStart(2, '0')}-run-active.png`), animations: 'disabled' });
         await waitForDone(page);
         await snap('run', 'run-results');
