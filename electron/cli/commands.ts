@@ -82,7 +82,8 @@ export function sealCommand(o: { model: string; key?: string; output_file: strin
       throw new StudioError('E_USAGE', `seal writes .etlt or .tlt, not '${ext || '(no extension)'}'`, 'Name the output model.etlt (with TAO header) or model.tlt (no header).');
     }
     const format = ext === '.etlt' ? 'etlt' : 'tlt';
-    await sealFile(o.model, o.output_file, key, { format, overwrite: o.overwrite ?? false, signal: io.signal, ...(o.input_name !== undefined ? { inputName: o.input_name } : {}) });
+    const w = await sealFile(o.model, o.output_file, key, { format, overwrite: o.overwrite ?? false, signal: io.signal, ...(o.input_name !== undefined ? { inputName: o.input_name } : {}) });
+    for (const line of w.warnings) io.stderr(`warning: ${line}\n`);
     io.stdout(`sealed ${o.model} → ${o.output_file} (${format})\n`);
   });
 }
@@ -90,7 +91,8 @@ export function sealCommand(o: { model: string; key?: string; output_file: strin
 export function unsealCommand(o: { model: string; key?: string; output_file: string; overwrite?: boolean }, io: CliIO): Promise<number> {
   return guarded(io, async () => {
     const key = keyOf(o, io, true);
-    await unsealFile(o.model, o.output_file, key, { overwrite: o.overwrite ?? false, signal: io.signal });
+    const w = await unsealFile(o.model, o.output_file, key, { overwrite: o.overwrite ?? false, signal: io.signal });
+    for (const line of w.warnings) io.stderr(`warning: ${line}\n`);
     io.stdout(`unsealed ${o.model} → ${o.output_file}\n`);
   });
 }

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { SAMPLE_KEY } from '../../scripts/make-sample.js';
 import { decodeModel, encodeModel } from '../../electron/pipeline/onnx/model.js';
 import { maskedCrc32c } from '../../electron/pipeline/data/crc32c.js';
+import { sealToStream } from '../../electron/pipeline/model/seal.js';
 import { exportArgs, int8, put, specForPattern, specWith, type CaseContext, type HostileCase } from './cases.js';
 
 /**
@@ -48,6 +49,73 @@ function bigInitializer(elements: number): Mutate {
     init.rawData = new Uint8Array(0);
     init.floatData = [];
   };
+}
+
+/**
+ * Graph defects every command that writes a model must refuse (export, seal, unseal): the same
+ * validation, the same code, before any output is committed.
+ */
+const GRAPH_DEFECTS: { name: string; says?: RegExp; mutate: Mutate }[] = [
+  { name: 'an initializer declaring 2^31 elements with no data', says: /2147483647 elements/, mutate: bigInitializer(2 ** 31) },
+  { name: 'an initializer declaring 2^40 elements with no data', mutate: bigInitializer(2 ** 40) },
+  { name: 'an initializer declaring 1000 elements with no data', says: /holds 0 value/, mutate: bigInitializer(1000) },
+  {
+    name: 'an initializer with raw data one byte short', says: /bytes of data/,
+    mutate: (m) => {
+      const init = m.graph?.initializer?.find((t) => (t.rawData?.length ?? 0) > 0);
+      if (!init?.rawData) throw new Error('no raw initializer');
+      init.rawData = init.rawData.subarray(0, init.rawData.length - 1);
+    },
+  },
+  {
+    name: 'a cyclic graph', says: /cycle/,
+    mutate: (m) => {
+      const nodes = m.graph?.node ?? [];
+      const first = nodes[0];
+      const last = nodes[nodes.length - 1];
+      if (!first?.input || !last?.output?.[0]) throw new Error('no nodes');
+      first.input[0] = last.output[0];
+    },
+  },
+  {
+    name: 'a cyclic graph out of topological order', says: /cycle/,
+    mutate: (m) => {
+      const nodes = m.graph?.node ?? [];
+      const first = nodes[0];
+      const last = nodes[nodes.length - 1];
+      if (!first?.input || !last?.output?.[0]) throw new Error('no nodes');
+      first.input[0] = last.output[0];
+      nodes.reverse();
+    },
+  },
+  {
+    name: 'a node input that is never defined', says: /which no graph input, initializer or node defines/,
+    mutate: (m) => {
+      const n = m.graph?.node?.[1];
+      if (!n?.input) throw new Error('no node');
+      n.input[0] = 'never_defined_anywhere';
+    },
+  },
+  {
+    name: 'a value produced twice', says: /defined twice/,
+    mutate: (m) => {
+      const nodes = m.graph?.node ?? [];
+      const a = nodes[0];
+      const b = nodes[1];
+      if (!a?.output?.[0] || !b?.output) throw new Error('no nodes');
+      b.output[0] = a.output[0];
+    },
+  },
+];
+
+/** The defective model sealed as .tlt without validation (sealToStream only walks the wire format), for unseal. */
+async function sealedDefect(c: CaseContext, name: string, mutate: Mutate): Promise<string> {
+  const m = decodeModel(await fs.readFile(c.S.onnx));
+  mutate(m);
+  const file = path.join(c.inDir, name);
+  const { createWriteStream } = await import('node:fs');
+  await sealToStream(encodeModel(m), createWriteStream(file), SAMPLE_KEY, { format: 'tlt' });
+  return file;
 }
 
 /** One TFRecord frame header declaring `length` bytes, with a valid length CRC. */
@@ -383,4 +451,16 @@ export const EDGE_CASES: HostileCase[] = [
       return { args: exportArgs(c, { extra: ['--data_type', 'int8', '--batches', '1', '--batch_size', '1', '--cal_images', img, '--cal_cache_file', img] }), keep: [img] };
     },
   },
+  // ── every command that writes a model validates the graph first (seal and unseal as export) ──
+  ...GRAPH_DEFECTS.flatMap((d, i): HostileCase[] => [
+    {
+      group: 'model', name: `seal of ${d.name}`, code: 'E_ONNX_INVALID', exit: 3, ...(d.says ? { says: d.says } : {}),
+      // .etlt and .tlt outputs alternate; --overwrite, so only the validation can refuse.
+      build: async (c) => ({ args: ['seal', '-m', await mutatedModel(c, `seal-${i}.onnx`, d.mutate), '-k', SAMPLE_KEY, '-o', path.join(c.outDir, i % 2 === 0 ? 'model.etlt' : 'sealed.tlt'), '--overwrite'] }),
+    },
+    {
+      group: 'model', name: `unseal of ${d.name}`, code: 'E_ONNX_INVALID', exit: 3, ...(d.says ? { says: d.says } : {}),
+      build: async (c) => ({ args: ['unseal', '-m', await sealedDefect(c, `unseal-${i}.tlt`, d.mutate), '-k', SAMPLE_KEY, '-o', path.join(c.outDir, 'model.onnx')] }),
+    },
+  ]),
 ];

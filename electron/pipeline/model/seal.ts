@@ -12,8 +12,11 @@ import { unlockModel } from './keycheck.js';
 import { cancelledError, throwIfAborted } from '../cancel.js';
 import type { StreamOptions } from './progress.js';
 import { ModelProtoWalker, WireError } from './protowire.js';
-import { mapReadError } from './source.js';
+import { mapReadError, MODEL_MAX_BYTES } from './source.js';
 import { structureError } from './read.js';
+import { readRegularFile } from '../io/inputs.js';
+import { decodeModel } from '../onnx/model.js';
+import { validateModelGraph } from '../onnx/validate.js';
 
 export interface SealHeader {
   format: SealedFormat;
@@ -37,6 +40,18 @@ export interface WrittenModel {
   bytes: number;
   /** SHA-256 (hex) of the written file. */
   sha256: string;
+  /** What the graph validation accepted with a warning (nodes out of topological order). */
+  warnings: string[];
+}
+
+/**
+ * Every model this module writes is first validated as a graph (onnx/validate.ts, the check the
+ * export's model stage applies): topological order, every node input defined, no cycle, declared
+ * tensor sizes against their data. E_ONNX_INVALID before the output is committed (seal: before it
+ * is even created); returns the warnings.
+ */
+export function validateModelBytes(onnxBytes: Uint8Array, file: string): string[] {
+  return validateModelGraph(decodeModel(onnxBytes, { file }), file);
 }
 
 export interface SealToStreamOptions extends StreamOptions {
@@ -158,10 +173,17 @@ export async function sealToStream(
   return { bytes: counter.bytes, kdfVersion: kdf.version };
 }
 
-async function withOutput<T>(outPath: string, overwrite: boolean, signal: AbortSignal | undefined, what: string, body: (dest: NodeJS.WritableStream) => Promise<T>): Promise<WrittenModel & T> {
+async function withOutput<T>(
+  outPath: string,
+  overwrite: boolean,
+  signal: AbortSignal | undefined,
+  what: string,
+  body: (dest: NodeJS.WritableStream) => Promise<T>,
+  beforeCommit?: (tempPath: string) => Promise<string[]>,
+): Promise<Omit<WrittenModel, 'warnings'> & T & { warnings: string[] }> {
   const outputs = new OutputSet({ overwrite });
   try {
-    const { stream } = await outputs.createWriteStream(outPath);
+    const { stream, file } = await outputs.createWriteStream(outPath);
     let extra: T;
     try {
       extra = await body(stream);
@@ -171,9 +193,11 @@ async function withOutput<T>(outPath: string, overwrite: boolean, signal: AbortS
       throw mapWriteError(e, path.resolve(outPath));
     }
     throwIfAborted(signal, what);
+    const warnings = beforeCommit ? await beforeCommit(file.tempPath) : [];
+    throwIfAborted(signal, what);
     const [committed] = await outputs.commit();
     if (!committed) throw new StudioError('E_INTERNAL', 'No output was committed', 'This is a bug; please report it.');
-    return { ...extra, path: committed.path, bytes: committed.bytes, sha256: committed.sha256 };
+    return { ...extra, path: committed.path, bytes: committed.bytes, sha256: committed.sha256, warnings };
   } catch (e) {
     await outputs.abort();
     throw e;
@@ -185,8 +209,10 @@ function sourceStream(file: string, start: number): AsyncIterable<Uint8Array> {
 }
 
 /**
- * Seal a plain .onnx file into an .etlt or .tlt, streaming in 1 MiB chunks (memory stays flat).
- * The output appears atomically, or not at all on error or cancel.
+ * Seal a plain .onnx file into an .etlt or .tlt. The model is read once (at most 2 GiB, a regular
+ * file) and validated as a graph before any output exists; exactly those bytes are then sealed in
+ * 1 MiB chunks (so a file changed after the check cannot slip through). The output appears
+ * atomically, or not at all on error or cancel. Memory: the model once, plus its decoded graph.
  */
 export async function sealFile(inPath: string, outPath: string, key: string, options: SealFileOptions): Promise<WrittenModel & { kdfVersion: number }> {
   const what = 'Sealing the model';
@@ -199,16 +225,19 @@ export async function sealFile(inPath: string, outPath: string, key: string, opt
   const header: SealHeader = { format: options.format };
   if (options.inputName !== undefined) header.inputName = options.inputName;
   encodeEtltHeader(header.inputName ?? ''); // validate before creating any output
-  return withOutput(outPath, options.overwrite ?? false, options.signal, what, async (dest) => {
+  const bytes = await readRegularFile(inPath, MODEL_MAX_BYTES, 'Model file');
+  const warnings = validateModelBytes(bytes, inPath);
+  throwIfAborted(options.signal, what);
+  const written = await withOutput(outPath, options.overwrite ?? false, options.signal, what, async (dest) => {
     const nonce = newNonce();
     const aesKey = await deriveKey(key, nonce, CURRENT_KDF_VERSION);
     const gen = transform({
-      source: sourceStream(inPath, 0),
+      source: chunksOf(bytes),
       prologue: prologue(header, nonce),
       aesKey,
       nonce,
       walkInput: true,
-      total: detected.size,
+      total: bytes.length,
       what,
       onWireError: (e) => structureError(inPath, 'onnx', e, 0),
       readErrorFile: inPath,
@@ -217,11 +246,13 @@ export async function sealFile(inPath: string, outPath: string, key: string, opt
     await pipeline(Readable.from(gen), dest);
     return { kdfVersion: CURRENT_KDF_VERSION };
   });
+  return { ...written, warnings };
 }
 
 /**
  * Turn an .etlt/.tlt back into plain .onnx. The key is quick-checked first; the plaintext is
- * walked as it streams, so a wrong key or a corrupt file never leaves an output.
+ * walked as it streams, so a wrong key or a corrupt file never leaves an output; before the commit
+ * the staged ONNX is read back and validated as a graph (a model we write is always a valid graph).
  */
 export async function unsealFile(inPath: string, outPath: string, key: string, options: FileJobOptions = {}): Promise<WrittenModel & { format: SealedFormat; etltInputName?: string; kdfVersion: number }> {
   const what = 'Unsealing the model';
@@ -249,7 +280,7 @@ export async function unsealFile(inPath: string, outPath: string, key: string, o
     });
     await pipeline(Readable.from(gen), dest);
     return {};
-  });
+  }, async (temp) => validateModelBytes(await readRegularFile(temp, MODEL_MAX_BYTES, 'Unsealed model'), inPath));
   const out: WrittenModel & { format: SealedFormat; etltInputName?: string; kdfVersion: number } = { ...written, format, kdfVersion: unlocked.kdfVersion };
   if (detected.etltInputName !== undefined) out.etltInputName = detected.etltInputName;
   return out;
