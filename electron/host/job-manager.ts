@@ -7,7 +7,7 @@ import type { JobEvent } from '../../shared/events.js';
 import { newSnapshot, recordJobEvents } from '../../shared/jobs.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
-import { sweepStale } from '../pipeline/io/outputs.js';
+import { recoverCommitsOf, sweepStale, type CommitRecovery } from '../pipeline/io/outputs.js';
 import { sweepEngineTemps } from '../pipeline/engine-step.js';
 import { planOutputs } from '../pipeline/paths.js';
 import type { WorkerMessage } from '../worker/protocol.js';
@@ -389,44 +389,91 @@ export class JobManager {
     return result.report;
   }
 
+  /**
+   * A worker that died without its `done` after its commit completed (the journal it kept says
+   * committed, every file still the one it placed): the job ends as done with the report the
+   * journal (or the streamed `result`) holds — the cancel or the crash came too late to matter.
+   * Without a report (a journal with no record), null: the caller lists the files in its error.
+   */
+  private endCommittedWithoutDone(job: Job, how: string, recovered: CommitRecovery[]): boolean {
+    const streamed = job.late.find((e): e is Extract<JobEvent, { type: 'result' }> => e.type === 'result')?.report ?? job.snapshot.report ?? undefined;
+    const record = recovered.map((r) => r.record).find(isReport);
+    const report = streamed ?? record;
+    if (!report) return false;
+    const announced = new Set(job.snapshot.artifacts.map((a) => a.path));
+    const events: JobEvent[] = job.cancelRequested ? job.late.splice(0).filter((e) => e.type !== 'error' && e.type !== 'result') : [];
+    const shown = new Set([...announced, ...events.filter((e) => e.type === 'artifact').map((e) => (e as Extract<JobEvent, { type: 'artifact' }>).path)]);
+    for (const a of report.artifacts) if (!shown.has(a.path)) events.push({ type: 'artifact', ...a });
+    const files = report.artifacts.length;
+    const text = job.cancelRequested
+      ? `Cancel came too late to undo the commit: the export had put its ${files} output(s) in place before the worker ${how}; the job finished and every file listed is on disk.`
+      : `The export worker ${how} after its ${files} output(s) were committed and before it reported: the job is complete and every file listed is on disk (sizes checked against the commit journal).`;
+    events.push({ type: 'log', level: 'warn', text, time: Date.now() });
+    events.push({ type: 'result', report });
+    this.emit(job, events);
+    job.outcome = { ok: true, report };
+    return true;
+  }
+
   private async onExit(job: Job, code: number | null, signal: string | null): Promise<void> {
     for (const t of job.timers) clearTimeout(t);
-    if (!job.outcome && job.cancelRequested) {
-      // Killed after its commit but before its `done` arrived: the disk decides, not the cancel.
-      const report = await this.committedReport(job);
-      if (report) this.endCommittedAfterCancel(job, report);
+    // What the worker's commit really did, from the journal it keeps until now (read, then the
+    // journal's rule applied: committed → the files stay; mid-way → rolled back).
+    const recovered = await this.recoverCommits(job);
+    const how = signal ? `was killed by ${signal}` : code === null ? 'could not be started' : `exited with code ${code}`;
+    const reported = job.outcome !== null;
+    if (!job.outcome) {
+      const committed = recovered.filter((r) => r.state === 'committed');
+      if (committed.length > 0 && committed.every((r) => r.files.every((f) => f.onDisk))) {
+        this.endCommittedWithoutDone(job, how, recovered);
+      } else if (committed.length === 0 && job.cancelRequested) {
+        // No journal of this worker (an in-process worker, or a commit that never started): its streamed result, if its files are there.
+        const report = await this.committedReport(job);
+        if (report) this.endCommittedAfterCancel(job, report);
+      }
     }
     if (job.outcome) {
-      // Finished normally (its own error event, if any, has already been streamed).
+      // Finished normally (its own error event, if any, has already been streamed); a worker that
+      // died after its commit may still have left its locks (released after the commit mark).
+      if (!reported) await this.cleanup(job);
       this.finish(job, job.outcome.ok ? 'done' : 'failed', job.outcome, []);
     } else {
       const removed = await this.cleanup(job);
       if (removed.length > 0) {
         this.emit(job, [{ type: 'log', level: 'info', text: `Removed ${removed.length} partial output file(s) left by the stopped worker.`, time: Date.now() }]);
       }
+      const onDisk = describeDisk(recovered);
+      const status: JobStatus = job.cancelRequested ? 'cancelled' : 'crashed';
       let error: StudioError;
-      let status: JobStatus;
       if (job.cancelRequested) {
-        status = 'cancelled';
-        error = new StudioError('E_CANCELLED', 'The export was cancelled', 'Nothing was written; run it again when ready.');
+        error = new StudioError('E_CANCELLED', `The export was cancelled${onDisk.when}`, onDisk.hint ?? 'Nothing was written; run it again when ready.', {}, onDisk.details ? { details: onDisk.details } : {});
       } else {
-        status = 'crashed';
-        const how = signal ? `was killed by ${signal}` : code === null ? 'could not be started' : `exited with code ${code}`;
         error = new StudioError(
           'E_WORKER_CRASHED',
-          `The export worker process ${how} before the job finished`,
-          signal === 'SIGKILL'
-            ? 'The system may have run out of memory (check `dmesg` for the OOM killer). Nothing was written; try fewer calibration batches or a smaller batch size.'
-            : 'Nothing was written. Run the export again; if it keeps failing, run the same command with the CLI (shown in Review) to see the full output.',
+          `The export worker process ${how} before the job finished${onDisk.when}`,
+          onDisk.hint ??
+            (signal === 'SIGKILL'
+              ? 'The system may have run out of memory (check `dmesg` for the OOM killer). Nothing was written; try fewer calibration batches or a smaller batch size.'
+              : 'Nothing was written. Run the export again; if it keeps failing, run the same command with the CLI (shown in Review) to see the full output.'),
           {},
-          { details: { exitCode: code, signal, pid: job.pid ?? null } },
+          { details: { exitCode: code, signal, pid: job.pid ?? null, ...(onDisk.details ?? {}) } },
         );
       }
+      // Files a completed commit left (a journal without a report): listed as artifacts with their hashes.
+      const artifacts: JobEvent[] = onDisk.committed.filter((f) => !job.snapshot.artifacts.some((a) => a.path === f.path)).map((f) => ({ type: 'artifact', role: 'etlt', path: f.path, bytes: f.bytes ?? 0, sha256: f.sha256 ?? '' }));
       const data = error.toData();
-      this.finish(job, status, { ok: false, error: data }, [{ type: 'error', error: data }]);
+      this.finish(job, status, { ok: false, error: data }, [...artifacts, { type: 'error', error: data }]);
     }
     // Its device is free: the next queued job for it starts.
     this.pump();
+  }
+
+  /** Read and settle the commit journals the job's dead worker left in the folders it writes. */
+  private async recoverCommits(job: Job): Promise<CommitRecovery[]> {
+    if (job.pid === undefined) return [];
+    const out: CommitRecovery[] = [];
+    for (const d of this.dirsOf(job)) out.push(...(await recoverCommitsOf(d, job.pid).catch(() => [])));
+    return out;
   }
 
   /** End a job: final events, final state, outcome; then forget the oldest finished ones. */
@@ -447,11 +494,8 @@ export class JobManager {
     for (const j of finished.slice(0, Math.max(0, finished.length - this.keepFinished))) this.jobs.delete(j.id);
   }
 
-  /**
-   * Remove the temp and lock files a killed worker left: every folder the request writes to is
-   * swept with the pipeline's sweepStale (it removes only files whose owner pid is dead).
-   */
-  private async cleanup(job: Job): Promise<string[]> {
+  /** Every folder the job's request writes to (planned outputs and the log). */
+  private dirsOf(job: Job): Set<string> {
     const dirs = new Set<string>();
     const cwd = this.options.cwd ?? process.cwd();
     try {
@@ -462,6 +506,17 @@ export class JobManager {
     }
     const o = job.request.outputs;
     if (o.logFile) dirs.add(path.dirname(path.resolve(cwd, o.logFile)));
+    return dirs;
+  }
+
+  /**
+   * Remove the temp and lock files a killed worker left: every folder the request writes to is
+   * swept with the pipeline's sweepStale (it removes only files whose owner pid is dead).
+   */
+  private async cleanup(job: Job): Promise<string[]> {
+    const dirs = this.dirsOf(job);
+    const o = job.request.outputs;
+    const cwd = this.options.cwd ?? process.cwd();
     const removed: string[] = [];
     for (const d of dirs) removed.push(...(await sweepStale(d).catch(() => [])));
     // A worker killed while trtexec ran: its process group and the decrypted-model temp folder.
@@ -501,6 +556,52 @@ export function plannedWrites(r: ExportRequest, cwd: string): Set<string> {
   if (r.outputs.logFile) out.add(path.resolve(cwd, r.outputs.logFile));
   if (r.outputs.resultsDir) out.add(path.join(path.resolve(cwd, r.outputs.resultsDir), 'status.json'));
   return out;
+}
+
+/** A report as a worker records it in its commit journal (checked before it is trusted as one). */
+function isReport(v: unknown): v is ExportReport {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Partial<ExportReport>;
+  return Array.isArray(r.artifacts) && Array.isArray(r.warnings) && Array.isArray(r.stages) && typeof r.model === 'object' && r.model !== null && typeof r.command === 'string';
+}
+
+interface CommittedOnDisk {
+  path: string;
+  bytes: number | null;
+  sha256: string | null;
+}
+
+/**
+ * What a dead worker's commit journals say is on disk, for the error of a job that did not end as
+ * done: the text appended to its message, a hint replacing "nothing was written", and details.
+ */
+function describeDisk(recovered: readonly CommitRecovery[]): { when: string; hint?: string; details?: Record<string, string | number>; committed: CommittedOnDisk[] } {
+  const committed = recovered.filter((r) => r.state === 'committed');
+  if (committed.length > 0) {
+    const files = committed.flatMap((r) => r.files);
+    const present = files.filter((f) => f.onDisk).map((f) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256 }));
+    const changed = files.filter((f) => !f.onDisk).map((f) => f.path);
+    return {
+      when: `, after its commit had completed: ${present.length} file(s) are on disk (${present.map((f) => `${f.path}${f.sha256 ? ` sha256 ${f.sha256}` : ''}`).join(', ')})${changed.length ? `; changed since by something else: ${changed.join(', ')}` : ''}`,
+      hint: 'The files listed are complete (each checked against the commit journal); the worker died before it could send its report. Run the export again for a full report.',
+      details: { commit: 'committed', filesOnDisk: present.length },
+      committed: present,
+    };
+  }
+  const midway = recovered.filter((r) => r.state === 'committing');
+  if (midway.length > 0) {
+    const problems = midway.flatMap((r) => r.problems);
+    const files = midway.flatMap((r) => r.files.map((f) => f.path));
+    return {
+      when: problems.length
+        ? `, in the middle of its commit; rolling it back failed for: ${problems.join('; ')}`
+        : `, in the middle of its commit; the commit was rolled back: none of its ${files.length} output(s) is on disk and every file it would have replaced is back as it was (${files.join(', ')})`,
+      hint: problems.length ? 'Check the files named by hand; the others are as they were before the export.' : 'The output folder is as it was before the export; run it again when ready.',
+      details: { commit: 'rolled-back', filesRestored: files.length, ...(problems.length ? { problems: problems.join('; ') } : {}) },
+      committed: [],
+    };
+  }
+  return { when: '', committed: [] };
 }
 
 function unknownJob(jobId: string): StudioError {

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseExportRequest, type ExportRequest, type ExportRequestInput } from '../../shared/request.js';
-import type { EventSink, ArtifactRole } from '../../shared/events.js';
+import type { EventSink } from '../../shared/events.js';
 import type { ArtifactInfo, ExportReport, ModelSummary } from '../../shared/report.js';
 import { StudioError, asStudioError, isStudioError } from '../../shared/errors.js';
 import { JobContext } from './context.js';
 import { cancelledError } from './cancel.js';
-import { OutputSet, sweepStale } from './io/outputs.js';
+import { OutputSet, sweepStale, type CommittedFile } from './io/outputs.js';
 import { checkPathCollisions, planOutputs } from './paths.js';
 import { LogFile } from './io/logfile.js';
 import { TOOL } from './version.js';
@@ -93,15 +93,19 @@ export async function runExport(input: ExportRequestInput | ExportRequest, sink:
     if (request.outputs.report) await outputs.write(request.outputs.report, JSON.stringify(report, null, 2) + '\n').then(() => state.roles.set(path.resolve(request.outputs.report as string), 'report'));
     // Last moment a cancel can stop the job: from here the commit runs to its end (all or nothing).
     ctx.checkCancelled();
-    const committed = await outputs.commit();
+    const artifactsOf = (files: readonly CommittedFile[]): ArtifactInfo[] => files.map((c) => ({ role: state.roles.get(c.path) ?? 'etlt', path: c.path, bytes: c.bytes, sha256: c.sha256 }));
+    const lateCancel = 'Cancel arrived while the outputs were being committed: the commit finished and every output listed below is on disk.';
+    // The journal marked committed keeps the report as it stands then (a JobManager worker): if
+    // this process dies before its result reaches the host, the host reports that, not a crash.
+    const committed = await outputs.commit({
+      record: (files): ExportReport => ({ ...report, artifacts: artifactsOf(files), warnings: [...report.warnings, ...(signal.aborted ? [lateCancel] : [])], finishedAt: new Date().toISOString(), seconds: (Date.now() - started) / 1000 }),
+    });
     if (signal.aborted) {
       // Too late to undo: the job ends as done (the report says so), never as "cancelled, nothing written".
-      ctx.warn('Cancel arrived while the outputs were being committed: the commit finished and every output listed below is on disk.');
+      ctx.warn(lateCancel);
       report.warnings.push(ctx.warnings.at(-1) as string);
     }
-    for (const c of committed) {
-      const role: ArtifactRole = state.roles.get(c.path) ?? 'etlt';
-      const a: ArtifactInfo = { role, path: c.path, bytes: c.bytes, sha256: c.sha256 };
+    for (const a of artifactsOf(committed)) {
       report.artifacts.push(a);
       ctx.emit({ type: 'artifact', ...a });
     }

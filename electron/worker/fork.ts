@@ -16,6 +16,6 @@ const port: WorkerPort = {
   },
   onMessage: (handler) => process.on('message', (m) => handler(m as HostMessage)),
 };
-serve(port, { onShutdown: () => process.exit(0), trapTermDuringCommit: process });
+serve(port, { onShutdown: () => process.exit(0), trapTermDuringCommit: process, keepCommitJournals: true });
 // The host went away: nothing will read our events, and outputs stay uncommitted.
 process.on('disconnect', () => process.exit(0));

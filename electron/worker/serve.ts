@@ -2,7 +2,7 @@ import { StudioError, asStudioError, type StudioErrorData } from '../../shared/e
 import type { EventSink, JobEvent } from '../../shared/events.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
-import { onCommitStart } from '../pipeline/io/outputs.js';
+import { keepCommittedJournals, onCommitStart } from '../pipeline/io/outputs.js';
 import { runExport } from '../pipeline/run.js';
 import { EventBatcher } from './batcher.js';
 import { TEST_CRASH_AT_ENV, TEST_HOLD_AT_ENV, TEST_HOLD_MS_ENV, TEST_HOOKS_ENV, type HostMessage, type WorkerPort } from './protocol.js';
@@ -27,6 +27,13 @@ export interface ServeOptions {
    * its `done` with the report (the host's SIGKILL after its grace period stays the backstop).
    */
   trapTermDuringCommit?: NodeJS.Process;
+  /**
+   * Keep each completed commit's journal, marked committed with the job's report, for the host to
+   * read and remove after this process exits (`keepCommittedJournals`): a worker killed after its
+   * commit but before its `done` reaches the host is then reported as what is on disk. The process
+   * entries set it (one job per process, the host sweeps after exit); in-process tests do not.
+   */
+  keepCommitJournals?: boolean;
 }
 
 export interface WorkerServer {
@@ -40,7 +47,9 @@ function toErrorData(e: unknown): StudioErrorData {
 
 /**
  * Test-only hooks (never set in production): with EXPORT_STUDIO_TEST_HOOKS=1,
- * EXPORT_STUDIO_TEST_CRASH_AT=<stage> kills this process with SIGKILL when that stage starts, and
+ * EXPORT_STUDIO_TEST_CRASH_AT=<stage> kills this process with SIGKILL when that stage starts
+ * (`result`: when the job emits its result, before that event is sent; `done`: after every event
+ * was sent, instead of posting `done` — see startJob), and
  * EXPORT_STUDIO_TEST_HOLD_AT=<stage> blocks the process there (EXPORT_STUDIO_TEST_HOLD_MS, default
  * 60 s) so a test can cancel while outputs are staged. Events queued so far are flushed first.
  */
@@ -51,6 +60,7 @@ function testHooks(env: NodeJS.ProcessEnv, flush: () => void): ((e: JobEvent) =>
   const holdMs = Number(env[TEST_HOLD_MS_ENV] ?? 60_000);
   if (!crashAt && !holdAt) return null;
   return (e) => {
+    if (e.type === 'result' && crashAt === 'result') process.kill(process.pid, 'SIGKILL');
     if (e.type !== 'stage' || e.status !== 'started') return;
     if (e.stage === crashAt) {
       flush();
@@ -71,6 +81,8 @@ export function serve(port: WorkerPort, options: ServeOptions = {}): WorkerServe
   const run = options.run ?? runExport;
   const env = options.env ?? process.env;
   const jobs = new Map<string, AbortController>();
+  if (options.keepCommitJournals) keepCommittedJournals(true);
+  const crashBeforeDone = env[TEST_HOOKS_ENV] === '1' && env[TEST_CRASH_AT_ENV] === 'done';
   const proc = options.trapTermDuringCommit;
   if (proc) {
     let trapped = false;
@@ -96,6 +108,7 @@ export function serve(port: WorkerPort, options: ServeOptions = {}): WorkerServe
     try {
       const report = await run(request, sink, ac.signal);
       batcher.flush();
+      if (crashBeforeDone) process.kill(process.pid, 'SIGKILL');
       port.post({ type: 'done', jobId, ok: true, report });
     } catch (e) {
       batcher.flush();

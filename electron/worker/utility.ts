@@ -16,4 +16,4 @@ const port: WorkerPort = {
   post: (msg) => parentPort.postMessage(msg),
   onMessage: (handler) => parentPort.on('message', (e) => handler(e.data as HostMessage)),
 };
-serve(port, { onShutdown: () => process.exit(0), trapTermDuringCommit: process });
+serve(port, { onShutdown: () => process.exit(0), trapTermDuringCommit: process, keepCommitJournals: true });

@@ -185,11 +185,29 @@ interface JournalEntry {
   backup: string | null;
   ino: number;
   dev: number;
+  /** Size and SHA-256 of the file placed (journals written since issue 11 carry them). */
+  bytes?: number;
+  sha256?: string;
 }
 interface Journal {
   owner: string;
   state: 'committing' | 'committed';
   entries: JournalEntry[];
+  /** With keepCommittedJournals: what the job would have reported (its caller's `record`). */
+  record?: unknown;
+}
+
+let keepJournals = false;
+
+/**
+ * Process-wide (a worker process of the JobManager turns it on): a commit that completes keeps its
+ * journal, marked committed and carrying the caller's `record` (the job's report), instead of
+ * removing it. If the process then dies before its result reaches the host, the host reads what
+ * is really on disk from it (`recoverCommitsOf`) and removes it; otherwise the host's sweep after
+ * the worker exits removes it (any later `sweepStale` would too: its owner is dead).
+ */
+export function keepCommittedJournals(on: boolean): void {
+  keepJournals = on;
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -258,6 +276,62 @@ async function recoverJournal(file: string): Promise<string[]> {
   await fs.rm(file, { force: true });
   touched.push(file);
   return touched;
+}
+
+/** What a dead process's commit left on disk, read from its journal (then recovered and removed). */
+export interface CommitRecovery {
+  journal: string;
+  /** committed: every file is in place (the journal said so); committing: it died midway and was rolled back. */
+  state: 'committed' | 'committing';
+  /** committed: each file, `onDisk` when the final path still is the file that was placed (same inode and size). */
+  files: { path: string; bytes: number | null; sha256: string | null; onDisk: boolean }[];
+  /** The caller's record (the job's report), when the journal was kept with one. */
+  record?: unknown;
+  /** committing: files the rollback could not restore (check by hand). */
+  problems: string[];
+}
+
+/**
+ * The journals in `dir` of the dead process `pid`: read what its commit did, then apply the
+ * journal's rule (committed → leftover backups and temps removed, the files stay; committing →
+ * rolled back: the placed files removed, the previous ones restored) and remove the journal.
+ * A journal whose owner still runs is left alone.
+ */
+export async function recoverCommitsOf(dir: string, pid: number): Promise<CommitRecovery[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: CommitRecovery[] = [];
+  for (const name of names) {
+    const m = JOURNAL_RE.exec(name);
+    if (!m || Number(m[1]) !== pid) continue;
+    const file = path.join(dir, name);
+    let j: Journal;
+    try {
+      j = JSON.parse(await fs.readFile(file, 'utf8')) as Journal;
+    } catch {
+      continue; // unreadable: sweepStale removes it
+    }
+    if (!ownerGone(j.owner)) continue;
+    if (j.state === 'committed') {
+      const files: CommitRecovery['files'] = [];
+      for (const e of j.entries) {
+        const st = await fs.lstat(e.final).catch(() => null);
+        const onDisk = !!st && st.isFile() && st.ino === e.ino && st.dev === e.dev && (e.bytes === undefined || st.size === e.bytes);
+        files.push({ path: e.final, bytes: e.bytes ?? st?.size ?? null, sha256: e.sha256 ?? null, onDisk });
+      }
+      await recoverJournal(file);
+      out.push({ journal: file, state: 'committed', files, ...(j.record !== undefined ? { record: j.record } : {}), problems: [] });
+    } else {
+      const problems = await rollBack(j.entries);
+      await fs.rm(file, { force: true });
+      out.push({ journal: file, state: 'committing', files: j.entries.map((e) => ({ path: e.final, bytes: e.bytes ?? null, sha256: e.sha256 ?? null, onDisk: false })), problems });
+    }
+  }
+  return out;
 }
 
 /** The pid of a live process (not this one) holding the lock on `finalPath`, or null (a stale lock — dead or reused pid — has no owner). */
@@ -389,6 +463,21 @@ export interface OutputSetOptions {
 }
 
 /**
+ * Test hooks (only with EXPORT_STUDIO_TEST_HOOKS=1): the moments after the commit is complete, for
+ * EXPORT_STUDIO_TEST_COMMIT_KILL_AFTER / _HOLD_AFTER = `committed` (the journal just marked
+ * committed; backups and temps still there) or `released` (commit() about to return: everything
+ * cleaned, locks released, a kept journal still there).
+ */
+async function envAfterCommitHook(moment: 'committed' | 'released'): Promise<void> {
+  if (process.env.EXPORT_STUDIO_TEST_HOOKS !== '1') return;
+  if (process.env.EXPORT_STUDIO_TEST_COMMIT_KILL_AFTER === moment) process.kill(process.pid, 'SIGKILL');
+  if (process.env.EXPORT_STUDIO_TEST_COMMIT_HOLD_AFTER === moment) {
+    const holdMs = Number(process.env.EXPORT_STUDIO_TEST_COMMIT_HOLD_MS ?? 1000);
+    await new Promise((r) => setTimeout(r, Number.isFinite(holdMs) && holdMs >= 0 ? holdMs : 1000));
+  }
+}
+
+/**
  * Test hooks (only with EXPORT_STUDIO_TEST_HOOKS=1): fail or SIGKILL after N files were placed, or
  * pause there for EXPORT_STUDIO_TEST_COMMIT_HOLD_MS (an async pause: signals are still handled, so
  * a test can cancel while the commit runs).
@@ -514,8 +603,12 @@ export class OutputSet {
     return this.committing;
   }
 
-  /** Put every staged file into place, all or nothing (see the file comment). */
-  async commit(): Promise<CommittedFile[]> {
+  /**
+   * Put every staged file into place, all or nothing (see the file comment). `record` (called
+   * with the committed files) is stored in the journal marked committed when journals are kept
+   * (keepCommittedJournals): what the job reports, readable by the host if the process dies now.
+   */
+  async commit(options: { record?: (files: CommittedFile[]) => unknown } = {}): Promise<CommittedFile[]> {
     if (this.done) throw new StudioError('E_INTERNAL', 'OutputSet committed twice', 'This is a bug; please report it.');
     for (const t of this.streamed) {
       if (!this.knownHashes.has(t)) throw new StudioError('E_INTERNAL', 'OutputSet committed with a stream still open', 'This is a bug; please report it.');
@@ -536,7 +629,7 @@ export class OutputSet {
         // The target must still be something we may replace (no link, device or folder appeared).
         await checkOutputTarget(f.finalPath, this.options.overwrite);
         const exists = await fs.lstat(f.finalPath).then(() => true, () => false);
-        entries.push({ final: f.finalPath, temp: f.tempPath, backup: exists ? tempNameFor(f.finalPath, 'bak') : null, ino: st.ino, dev: st.dev });
+        entries.push({ final: f.finalPath, temp: f.tempPath, backup: exists ? tempNameFor(f.finalPath, 'bak') : null, ino: st.ino, dev: st.dev, bytes, sha256 });
         out.push({ path: f.finalPath, bytes, sha256 });
       }
       if (files.length) {
@@ -560,7 +653,10 @@ export class OutputSet {
       }
       await hook?.({ placed: placed.length, total: entries.length });
       for (const d of new Set(entries.map((e) => path.dirname(e.final)))) await fsyncDir(d);
-      if (journal) await writeJournal(journal, { owner: ownerTag(), state: 'committed', entries });
+      if (journal) {
+        const record = keepJournals && options.record ? options.record(out) : undefined;
+        await writeJournal(journal, { owner: ownerTag(), state: 'committed', entries, ...(record !== undefined ? { record } : {}) });
+      }
     } catch (e) {
       const problems = await rollBack(placed);
       if (journal) await fs.rm(journal, { force: true });
@@ -574,14 +670,17 @@ export class OutputSet {
     this.committed = true;
     this.committing = false;
     this.done = true;
+    await envAfterCommitHook('committed');
     // Cleanup cannot change the outcome any more: the files are in place.
     for (const e of entries) {
       if (e.backup) await fs.rm(e.backup, { force: true }).catch(() => undefined);
       await fs.rm(e.temp, { force: true }).catch(() => undefined);
     }
     for (const d of new Set(entries.map((e) => path.dirname(e.final)))) await fsyncDir(d);
-    if (journal) await fs.rm(journal, { force: true }).catch(() => undefined);
+    // Kept (a JobManager worker): the host reads it if this process dies before reporting.
+    if (journal && !keepJournals) await fs.rm(journal, { force: true }).catch(() => undefined);
     await this.releaseLocks();
+    await envAfterCommitHook('released');
     return out;
   }
 
