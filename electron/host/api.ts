@@ -92,12 +92,29 @@ export function createHostApi(deps: HostDeps): HostApi {
    */
   const allowed = (p: string): Promise<string> => (deps.mode === 'web' ? files.resolveAllowedTarget(p) : Promise.resolve(path.resolve(p)));
 
+  /** Web mode: the roots the reader and the job workers must stay inside (null in the desktop app). */
+  const readRoots = async (): Promise<string[] | null> => (deps.mode === 'web' ? files.roots() : null);
+  const withRoots = async <T extends object>(args: T): Promise<T & { roots?: string[] }> => {
+    const roots = await readRoots();
+    return roots ? { ...args, roots } : args;
+  };
+
   async function checkRequestPaths(r: ExportRequest): Promise<void> {
     if (deps.mode !== 'web') return;
     const o = r.outputs;
     const c = r.calibration;
     const paths = [r.model, r.spec, o.etlt, o.onnx, o.qdq, o.cache ?? (r.precision === 'int8' ? './cal.bin' : undefined), o.report, o.logFile, o.engine, o.resultsDir, c?.imageDir, c?.tensorfile, ...(c?.images ?? [])];
-    for (const p of paths) if (p !== undefined) await allowed(p);
+    for (const p of paths) if (p !== undefined) await allowed(path.resolve(deps.cwd ?? process.cwd(), p));
+    // Every file the plan derives too (the cache's provenance and report, the DeepStream files, the
+    // plain ONNX beside the .etlt): any of them may be a link out of the roots, and a cache's
+    // provenance is read before it is written.
+    let plan: Record<string, unknown> = {};
+    try {
+      plan = planOutputs(r, deps.cwd ?? process.cwd()) as unknown as Record<string, unknown>;
+    } catch {
+      // An unplannable request is refused by the job's validate stage with its own error.
+    }
+    for (const p of Object.values(plan)) if (typeof p === 'string') await allowed(p);
   }
 
   function call<M extends WebMethod, T>(method: M, args: unknown[], body: (a: ReturnType<typeof parseArgs<M>>) => Promise<T>): Promise<Result<T>> {
@@ -137,7 +154,7 @@ export function createHostApi(deps: HostDeps): HostApi {
     pickPath: (...a) => call('pickPath', a, async ([kind, options]) => (deps.pickPath ? deps.pickPath(kind, options ?? {}) : null)),
     browse: (...a) => call('browse', a, ([dir, kind]) => files.list(dir, kind)),
     inspectModel: (...a) => call('inspectModel', a, async ([p, key]) => reader.call('inspectModel', { path: await allowed(p), key })),
-    parseSpec: (...a) => call('parseSpec', a, async ([p]) => reader.call('parseSpec', { path: await allowed(p) })),
+    parseSpec: (...a) => call('parseSpec', a, async ([p]) => reader.call('parseSpec', await withRoots({ path: await allowed(p) }))),
     listImages: (...a) =>
       call('listImages', a, async ([dir]) => {
         const listing = await reader.call('listImages', { dir: await allowed(dir) });
@@ -148,7 +165,7 @@ export function createHostApi(deps: HostDeps): HostApi {
       call('previewTensor', a, async ([imageId, specPath, preprocessing, resize]) => {
         const file = thumbnails.pathOf(imageId);
         if (file === undefined) throw new StudioError('E_REQUEST_INVALID', `Unknown image id ${imageId}`, 'List the image folder again (ids last for one session).');
-        return reader.call('previewTensor', { path: await allowed(file), specPath: specPath === null ? null : await allowed(specPath), preprocessing, resize });
+        return reader.call('previewTensor', await withRoots({ path: await allowed(file), specPath: specPath === null ? null : await allowed(specPath), preprocessing, resize }));
       }),
     commandFor: (...a) => call('commandFor', a, async ([request]) => requestToCommand(request as ExportRequest)),
     planOutputs: (...a) => call('planOutputs', a, async ([request]) => planOutputs(request as ExportRequest, deps.cwd ?? process.cwd())),
@@ -164,7 +181,8 @@ export function createHostApi(deps: HostDeps): HostApi {
             throw new StudioError('E_OUTPUT_LOCKED', `${file} is being written by another export (process ${pid})`, 'Wait for it to finish, or choose another output folder.', { file }, { details: { pid } });
           }
         }
-        return { jobId: jobs.start(request as ExportRequest) };
+        const roots = await readRoots();
+        return { jobId: jobs.start(request as ExportRequest, roots ? { roots } : {}) };
       }),
     listJobs: (...a) => call('listJobs', a, async () => jobs.list()),
     clearJobs: (...a) => call('clearJobs', a, async ([ids]) => jobs.clear(ids)),
@@ -205,7 +223,7 @@ export function createHostApi(deps: HostDeps): HostApi {
         // Preflight stats and reads the request's files: the same roots as starting the job.
         await checkRequestPaths(request as ExportRequest);
         // In the reader worker: it reads and decodes every selected image's header.
-        return reader.call('preflight', { request: request as ExportRequest });
+        return reader.call('preflight', await withRoots({ request: request as ExportRequest }));
       }),
     makeDir: (...a) =>
       call('makeDir', a, async ([p]) => {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DirEntry, DirListing, FileKind } from '../../shared/api.js';
 import { StudioError } from '../../shared/errors.js';
+import { isInside, realOrPlanned } from '../pipeline/io/roots.js';
 
 /** File extensions shown for each kind (folders are always shown, to navigate). */
 export const KIND_EXTENSIONS: Record<FileKind, readonly string[] | null> = {
@@ -23,21 +24,7 @@ export interface FileBrowserOptions {
   defaultRoots?: boolean;
 }
 
-/** True when `child` is `root` or inside it (both already real, absolute paths). */
-export function isInside(root: string, child: string): boolean {
-  const rel = path.relative(root, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-/** The real path of a file that may not exist: nearest existing ancestor resolved, dangling links followed (bounded). */
-export async function realOrPlanned(abs: string, depth = 0): Promise<string> {
-  const real = await fs.realpath(abs).catch(() => null);
-  if (real !== null) return real;
-  const link = depth < 40 ? await fs.readlink(abs).catch(() => null) : null;
-  if (link !== null) return realOrPlanned(path.resolve(path.dirname(abs), link), depth + 1);
-  const parent = path.dirname(abs);
-  return parent === abs ? abs : path.join(await realOrPlanned(parent, depth + 1), path.basename(abs));
-}
+export { isInside, realOrPlanned };
 
 /**
  * Directory listing for the web-mode file picker (and the app's in-window browser), limited to

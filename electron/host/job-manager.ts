@@ -34,6 +34,11 @@ export interface StartOptions {
    * request.gpu. The request's gpu field is set to the GPU it got.
    */
   gpuPool?: readonly number[];
+  /**
+   * Web mode's browse roots (real paths): the worker opens no input and walks no data folder
+   * outside them, the data a spec names included (E_FILE_UNREADABLE, reason outside-roots).
+   */
+  roots?: readonly string[];
 }
 
 export interface JobManagerOptions {
@@ -56,6 +61,7 @@ interface Job {
   /** Absolute paths the job writes (planOutputs + log, status.json): no other live job may share one. */
   writes: Set<string>;
   extraEnv: Record<string, string>;
+  roots: readonly string[] | null;
   gpuPool: readonly number[] | null;
   /** Assigned device: request.gpu, or the pool GPU it got (null while it waits for one). */
   gpu: number | 'cpu' | null;
@@ -158,6 +164,7 @@ export class JobManager {
       request,
       writes,
       extraEnv: options.extraEnv ?? {},
+      roots: options.roots ? [...options.roots] : null,
       gpuPool: pool,
       gpu,
       worker: null,
@@ -340,7 +347,7 @@ export class JobManager {
         if (job.cancelRequested) return;
         job.status = 'running';
         this.announce(job);
-        job.worker?.post({ type: 'start', jobId: job.id, request: job.request });
+        job.worker?.post({ type: 'start', jobId: job.id, request: job.request, ...(job.roots ? { roots: [...job.roots] } : {}) });
         return;
       case 'events':
         if (m.jobId !== job.id) return;

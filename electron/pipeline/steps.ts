@@ -7,7 +7,8 @@ import { formatBytes } from '../../shared/format.js';
 import { mapWriteError } from './io/outputs.js';
 import { checkPathCollisions, planOutputs } from './paths.js';
 import { checkRegularInput } from './io/inputs.js';
-import { expandFilePattern } from './data/glob.js';
+import { checkSpecDataRoots, expandFilePattern } from './data/glob.js';
+import { readRoots } from './io/roots.js';
 import { IMAGE_EXTENSIONS } from './data/image-dir.js';
 import { loadSpec } from './spec/index.js';
 import { quickKeyCheck, readModel, sealToStream } from './model/index.js';
@@ -86,6 +87,10 @@ const specStep: Step = {
     // reported by the stage that reads it (calibration), not by an FP32 export that does not.
     const dc = spec.experiment.data_config;
     const specDir = path.dirname(path.resolve(file));
+    // Web mode (a worker given roots): the data the spec names must be inside them, checked before
+    // any of it is read or walked.
+    const roots = readRoots();
+    if (roots) await checkSpecDataRoots(dc, specDir, roots);
     const more: { role: string; file: string }[] = [];
     if (dc.val_json_file) more.push({ role: "the spec's val_json_file", file: path.resolve(specDir, dc.val_json_file) });
     for (const [field, pattern] of [['training_file_pattern', dc.training_file_pattern], ['validation_file_pattern', dc.validation_file_pattern]] as const) {

@@ -13,15 +13,16 @@ import type { ExportRequest, Preprocessing, ResizeMode } from '../../shared/requ
 /** The wizard's heavy reads, answered by the long-lived reader worker. */
 export interface ReaderCalls {
   inspectModel: { args: { path: string; key: string }; result: ModelSummary };
-  parseSpec: { args: { path: string }; result: SpecSummary };
+  /** `roots` (web mode): the data the spec names must lie inside them (checked before any is read). */
+  parseSpec: { args: { path: string; roots?: string[] }; result: SpecSummary };
   listImages: { args: { dir: string }; result: { dir: string; images: { name: string; path: string; bytes: number }[] } };
   thumbnail: { args: { path: string; size: number }; result: { jpeg: Uint8Array; width: number; height: number } };
   previewTensor: {
-    args: { path: string; specPath: string | null; preprocessing: Preprocessing | null; resize: ResizeMode };
+    args: { path: string; specPath: string | null; preprocessing: Preprocessing | null; resize: ResizeMode; roots?: string[] };
     result: TensorPreview;
   };
   /** Problems the job would hit (it stats outputs and decodes every selected image's header). */
-  preflight: { args: { request: ExportRequest }; result: Preflight };
+  preflight: { args: { request: ExportRequest; roots?: string[] }; result: Preflight };
 }
 export type ReaderMethod = keyof ReaderCalls;
 export const READER_METHODS = ['inspectModel', 'parseSpec', 'listImages', 'thumbnail', 'previewTensor', 'preflight'] as const satisfies readonly ReaderMethod[];
@@ -30,7 +31,8 @@ export type CallMessage = { [M in ReaderMethod]: { type: 'call'; callId: number;
 
 /** Host → worker. */
 export type HostMessage =
-  | { type: 'start'; jobId: string; request: ExportRequest }
+  /** `roots` (web mode): the browse roots; the worker opens no input and walks no folder outside them. */
+  | { type: 'start'; jobId: string; request: ExportRequest; roots?: string[] }
   /** Cooperative cancel (aborts the job's signal). The JobManager also kills the process. */
   | { type: 'cancel'; jobId: string }
   | CallMessage

@@ -8,7 +8,8 @@ import type { ModelSummary } from '../../shared/report.js';
 import { quickKeyCheck, readModel } from '../pipeline/model/index.js';
 import { decodeModel, inspectModel as summarize, validateModelGraph } from '../pipeline/onnx/index.js';
 import { loadSpec } from '../pipeline/spec/index.js';
-import { expandFilePattern } from '../pipeline/data/glob.js';
+import { checkSpecDataRoots, expandFilePattern } from '../pipeline/data/glob.js';
+import { checkInsideRoots } from '../pipeline/io/roots.js';
 import { indexTfRecordFile } from '../pipeline/data/tfrecord.js';
 import { decodeImage, MAX_DECODE_PIXELS } from '../pipeline/data/decode.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/data/image-dir.js';
@@ -51,11 +52,14 @@ export async function inspectModelRead({ path: file, key }: Args<'inspectModel'>
 /** Files indexed concurrently when counting TFRecord records. */
 const INDEX_CONCURRENCY = 4;
 
-export async function parseSpecRead({ path: file }: Args<'parseSpec'>): Promise<SpecSummary> {
+export async function parseSpecRead({ path: file, roots }: Args<'parseSpec'>): Promise<SpecSummary> {
   const abs = path.resolve(file);
+  if (roots) await checkInsideRoots(abs, roots);
   const { spec, warnings } = await loadSpec(abs);
   const dc = spec.experiment.data_config;
   const specDir = path.dirname(abs);
+  // Web mode: the data the spec names, before any of it is looked at.
+  if (roots) await checkSpecDataRoots(dc, specDir, roots);
   const out: SpecSummary = {
     path: abs,
     imageSize: spec.imageSize ?? [0, 0],
@@ -73,7 +77,7 @@ export async function parseSpecRead({ path: file }: Args<'parseSpec'>): Promise<
   if (dc.training_file_pattern.trim() !== '') {
     let files: string[] = [];
     try {
-      files = await expandFilePattern(dc.training_file_pattern, specDir);
+      files = await expandFilePattern(dc.training_file_pattern, specDir, { roots: roots ?? null });
     } catch (e) {
       // A pattern that matches nothing is a warning here: the wizard may still calibrate from images.
       const msg = e instanceof StudioError ? `${e.message} (${e.hint})` : String(e);
@@ -152,9 +156,18 @@ export async function thumbnailRead({ path: file, size }: Args<'thumbnail'>): Pr
  * does, then undo the normalisation ((x / scale) + mean per channel, back to RGB) so padding and
  * resize are shown as the network gets them. Stats are over the normalised tensor.
  */
-export async function previewTensorRead({ path: file, specPath, preprocessing, resize }: Args<'previewTensor'>): Promise<TensorPreview> {
+export async function previewTensorRead({ path: file, specPath, preprocessing, resize, roots }: Args<'previewTensor'>): Promise<TensorPreview> {
   let specImageSize: [number, number] | undefined;
-  if (specPath) specImageSize = (await loadSpec(specPath)).spec.imageSize;
+  if (roots) {
+    await checkInsideRoots(file, roots);
+    if (specPath) await checkInsideRoots(specPath, roots);
+  }
+  if (specPath) {
+    const { spec } = await loadSpec(specPath);
+    // Web mode: a spec whose data lies outside the roots is refused here as everywhere else.
+    if (roots) await checkSpecDataRoots(spec.experiment.data_config, path.dirname(path.resolve(specPath)), roots);
+    specImageSize = spec.imageSize;
+  }
   const pp = resolvePreprocessing({ ...(preprocessing ?? { preset: 'tao-maskrcnn' }), resize }, specImageSize ? { specImageSize } : {});
   // Checked before decoding: the tensor, its RGB copy and the PNG grow with H×W, not with the image.
   if (pp.height * pp.width > MAX_PREVIEW_PIXELS) {
@@ -226,5 +239,12 @@ export const READERS: { [M in ReaderMethod]: Handler<M> } = {
   listImages: listImagesRead,
   thumbnail: thumbnailRead,
   previewTensor: previewTensorRead,
-  preflight: ({ request }) => preflightRequest(request),
+  preflight: async ({ request, roots }) => {
+    if (roots && request.spec) {
+      const specPath = path.resolve(request.spec);
+      await checkInsideRoots(specPath, roots);
+      await checkSpecDataRoots((await loadSpec(specPath)).spec.experiment.data_config, path.dirname(specPath), roots);
+    }
+    return preflightRequest(request);
+  },
 };

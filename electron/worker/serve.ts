@@ -3,6 +3,7 @@ import type { EventSink, JobEvent } from '../../shared/events.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
 import { keepCommittedJournals, onCommitStart } from '../pipeline/io/outputs.js';
+import { setReadRoots } from '../pipeline/io/roots.js';
 import { runExport } from '../pipeline/run.js';
 import { EventBatcher } from './batcher.js';
 import { TEST_CRASH_AT_ENV, TEST_HOLD_AT_ENV, TEST_HOLD_MS_ENV, TEST_HOOKS_ENV, type HostMessage, type WorkerPort } from './protocol.js';
@@ -132,6 +133,8 @@ export function serve(port: WorkerPort, options: ServeOptions = {}): WorkerServe
   port.onMessage((msg) => {
     switch (msg.type) {
       case 'start':
+        // One job per worker process: its roots hold for the process (io/roots.ts).
+        if (msg.roots) setReadRoots(msg.roots);
         void startJob(msg.jobId, msg.request);
         break;
       case 'cancel':

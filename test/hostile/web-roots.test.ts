@@ -9,6 +9,7 @@ import { startWebServer, type WebServer } from '../../electron/web/server.js';
 import { cookieName } from '../../electron/web/security.js';
 import { makeSample, SAMPLE_KEY, type SampleLayout } from '../../scripts/make-sample.js';
 import type { Result } from '../../shared/api.js';
+import { cli, listing } from './cli-run.js';
 
 /**
  * Issue 11, web-mode roots: every path-taking API call enforces the browse roots after resolving
@@ -115,6 +116,106 @@ describe('web mode: roots on every path-taking call', () => {
     expect(await fs.readFile(path.join(outside, 'existing.log'), 'utf8')).toBe('not yours\n');
     expect(await fs.readdir(out)).toEqual([]);
   }, 60_000);
+});
+
+describe('web mode: the data a spec names is checked against the roots too', () => {
+  /** A spec inside the roots (beside the sample's data) with one data field replaced. */
+  async function specNaming(name: string, field: 'training_file_pattern' | 'validation_file_pattern' | 'val_json_file', value: string): Promise<string> {
+    const text = (await fs.readFile(S.spec, 'utf8')).replace(new RegExp(`${field}: "[^"]*"`), `${field}: ${JSON.stringify(value)}`);
+    const file = path.join(S.dir, `spec-${name}.txt`);
+    await fs.writeFile(file, text);
+    return file;
+  }
+  function refusedField<T>(r: Result<T>, field: string, what: string): void {
+    refusedOutside(r, what);
+    if (!r.ok) expect(r.error.details?.field, what).toBe(field);
+  }
+
+  it('parseSpec, previewTensor, preflight and startExport refuse patterns and val_json_file outside: absolute, .., a linked folder; nothing read, written or left; good specs still work', async () => {
+    await fs.writeFile(path.join(outside, 'train-0.tfrecord'), SECRET_LINE + '\n');
+    const linkedData = path.join(S.dir, 'linked-data');
+    await fs.symlink(outside, linkedData);
+    const up = path.relative(S.dir, '/');
+    const members: [string, 'training_file_pattern' | 'validation_file_pattern' | 'val_json_file', string][] = [
+      ['etc-star', 'training_file_pattern', '/etc/*'],
+      ['shadow', 'training_file_pattern', '/etc/shadow'],
+      ['dotdot', 'training_file_pattern', `${up}/etc/*`],
+      ['outside-abs', 'training_file_pattern', path.join(outside, 'train-*.tfrecord')],
+      ['outside-dotdot', 'training_file_pattern', path.join(up, outside.slice(1), 'train-*')],
+      ['linked', 'training_file_pattern', 'linked-data/train-*.tfrecord'],
+      ['val-pattern', 'validation_file_pattern', path.join(outside, '*')],
+      ['val-json-passwd', 'val_json_file', '/etc/passwd'],
+      ['val-json-outside', 'val_json_file', path.join(outside, 'shadow')],
+      ['val-json-dotdot', 'val_json_file', path.join(up, outside.slice(1), 'shadow')],
+      ['val-json-linked', 'val_json_file', 'linked-data/shadow'],
+    ];
+    const imgDir = path.join(root, 'spec-imgs');
+    await fs.mkdir(imgDir, { recursive: true });
+    for (const n of (await fs.readdir(S.calImages)).sort()) await fs.copyFile(path.join(S.calImages, n), path.join(imgDir, n));
+    const listed = await host.api.listImages(imgDir);
+    if (!listed.ok) throw new Error(listed.error.message);
+    const image = listed.value.images[0];
+    if (!image) throw new Error('no image');
+    const outsideBefore = (await fs.readdir(outside)).sort();
+    for (const [name, field, value] of members) {
+      const spec = await specNaming(name, field, value);
+      const out = path.join(root, `spec-out-${name}`);
+      await fs.mkdir(out, { recursive: true });
+      const request = { model: S.tlt, key: SAMPLE_KEY, spec, gpu: 'cpu' as const, outputs: { etlt: path.join(out, 'm.etlt'), dsConfig: true, report: path.join(out, 'r.json') } };
+      refusedField(await host.api.parseSpec(spec), field, `parseSpec ${name}`);
+      refusedField(await host.api.previewTensor(image.id, spec, null, 'keep-aspect-pad'), field, `previewTensor ${name}`);
+      refusedField(await host.api.preflight(request), field, `preflight ${name}`);
+      // startExport queues the job; its worker refuses at the spec stage, before any data is read.
+      const started = await host.api.startExport(request);
+      expect(started.ok, `startExport ${name}`).toBe(true);
+      if (!started.ok) continue;
+      const outcome = await host.jobs.wait(started.value.jobId);
+      expect(outcome.ok, `export ${name}`).toBe(false);
+      if (!outcome.ok) {
+        expect(outcome.error.code, `export ${name}`).toBe('E_FILE_UNREADABLE');
+        expect(outcome.error.details?.reason, `export ${name}`).toBe('outside-roots');
+        expect(outcome.error.details?.field, `export ${name}`).toBe(field);
+        expect(JSON.stringify(outcome.error)).not.toContain('outside-secret-hash');
+      }
+      const ev = JSON.stringify(host.jobs.snapshot(started.value.jobId));
+      expect(ev).not.toContain('outside-secret-hash');
+      // Nothing half-written, no temp or lock.
+      expect(await listing(out), name).toEqual([]);
+    }
+    expect((await fs.readdir(outside)).sort()).toEqual(outsideBefore);
+    expect(await fs.readFile(path.join(outside, 'shadow'), 'utf8')).toBe(SECRET_LINE + '\n');
+    // A wildcard that reaches a link out of the roots skips it (as a system folder) — never read.
+    const viaWildcard = await specNaming('wild-through-link', 'training_file_pattern', '*/train-*.tfrecord');
+    const r = await host.api.parseSpec(viaWildcard);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    if (r.ok) {
+      expect(r.value.trainingFiles.length).toBeGreaterThan(0);
+      expect(r.value.trainingFiles.every((f) => !f.path.startsWith(linkedData) && !f.path.startsWith(outside))).toBe(true);
+    }
+    // The next runs work: the sample's own spec through every door, and an export.
+    expect((await host.api.parseSpec(S.spec)).ok).toBe(true);
+    expect((await host.api.previewTensor(image.id, S.spec, null, 'keep-aspect-pad')).ok).toBe(true);
+    const good = path.join(root, 'spec-out-good');
+    await fs.mkdir(good);
+    const req = { model: S.tlt, key: SAMPLE_KEY, spec: S.spec, gpu: 'cpu' as const, outputs: { etlt: path.join(good, 'm.etlt'), dsConfig: true } };
+    expect((await host.api.preflight(req)).ok).toBe(true);
+    const ok = await host.api.startExport(req);
+    if (!ok.ok) throw new Error(ok.error.message);
+    expect((await host.jobs.wait(ok.value.jobId)).ok).toBe(true);
+    expect(await listing(good)).toEqual(['labels.txt', 'm.etlt', 'm.onnx', 'nvinfer_config.txt']);
+    await fs.rm(linkedData);
+  }, 240_000);
+
+  it('the CLI is not restricted by roots: a spec whose val_json_file lies outside them exports with its labels', async () => {
+    await fs.copyFile(S.valJson, path.join(outside, 'instances_val.json'));
+    const spec = await specNaming('cli-outside-json', 'val_json_file', path.join(outside, 'instances_val.json'));
+    const out = path.join(root, 'cli-out');
+    await fs.mkdir(out);
+    const r = await cli(['mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', spec, '-o', path.join(out, 'm.etlt'), '--gen_ds_config', '--cpu']);
+    expect(r.code, r.all).toBe(0);
+    const labels = await fs.readFile(path.join(out, 'labels.txt'), 'utf8');
+    expect(labels).not.toMatch(/class_1/);
+  }, 120_000);
 });
 
 function get(pathname: string, headers: Record<string, string>): Promise<{ status: number; setCookie: string[] | undefined }> {

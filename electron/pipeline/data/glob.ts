@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StudioError } from '../../../shared/errors.js';
+import { checkInsideRoots, isInside, readRoots } from '../io/roots.js';
 
 /**
  * Expands a data_config `training_file_pattern` the way TensorFlow's Glob
@@ -138,11 +139,41 @@ export function resolvePattern(pattern: string, baseDir: string): string {
   return path.isAbsolute(pattern) ? path.normalize(pattern) : path.join(path.resolve(baseDir), pattern);
 }
 
+/** The literal part of a pattern before its first wildcard segment (the whole path when it has none), absolute. */
+export function patternLiteral(pattern: string, baseDir: string): string {
+  const abs = resolvePattern(pattern, baseDir);
+  const { root } = path.parse(abs);
+  const segments = abs.slice(root.length).split(path.sep === '/' ? /\/+/ : /[\\/]+/).filter((s) => s !== '');
+  const firstWild = segments.findIndex(hasWildcard);
+  return path.join(root, ...segments.slice(0, firstWild < 0 ? segments.length : firstWild).map(unescapeLiteral));
+}
+
+/**
+ * Web mode: the data a spec names — `training_file_pattern`, `validation_file_pattern` (their
+ * literal folder, resolved against the spec's folder and through symlinks) and `val_json_file` —
+ * must lie inside the roots. Checked from the spec's text alone, before any of it is read or
+ * walked: E_FILE_UNREADABLE (`details.reason: 'outside-roots'`, `details.field`).
+ */
+export async function checkSpecDataRoots(
+  dc: { training_file_pattern?: string; validation_file_pattern?: string; val_json_file?: string },
+  specDir: string,
+  roots: readonly string[],
+): Promise<void> {
+  for (const field of ['training_file_pattern', 'validation_file_pattern'] as const) {
+    const p = dc[field];
+    if (p && p.trim() !== '') await checkInsideRoots(patternLiteral(p, specDir), roots, field);
+  }
+  if (dc.val_json_file) await checkInsideRoots(path.resolve(specDir, dc.val_json_file), roots, 'val_json_file');
+}
+
 /**
  * The sorted list of regular files matching `pattern`. Throws E_TFRECORD_NOT_FOUND when nothing
  * matches, with a hint built from what is actually on disk.
  */
-export async function expandFilePattern(pattern: string, baseDir: string): Promise<string[]> {
+export async function expandFilePattern(pattern: string, baseDir: string, options: { roots?: readonly string[] | null; field?: string } = {}): Promise<string[]> {
+  // Web mode: the pattern's literal folder and everything the walk reaches must be inside the roots.
+  const roots = options.roots === undefined ? readRoots() : options.roots;
+  const field = options.field ?? 'training_file_pattern';
   if (pattern.trim() === '') {
     throw new StudioError('E_TFRECORD_NOT_FOUND', 'training_file_pattern is empty', 'Set data_config.training_file_pattern in the spec to the TFRecord files, e.g. "/data/train*.tfrecord", or choose another calibration source.');
   }
@@ -155,6 +186,13 @@ export async function expandFilePattern(pattern: string, baseDir: string): Promi
   const firstWild = compiled.findIndex((c) => c !== null);
   const literal = path.join(root, ...segments.slice(0, firstWild < 0 ? segments.length : firstWild).map(unescapeLiteral));
   const literalReal = await realpath(literal).catch(() => literal);
+  if (roots) await checkInsideRoots(literal, roots, field);
+  // A folder or file reached through a symlink out of the roots is skipped, like a system folder.
+  const inRoots = async (p: string): Promise<boolean> => {
+    if (!roots) return true;
+    const real = await realpath(p).catch(() => p);
+    return roots.some((r) => isInside(r, real));
+  };
   const sys = systemRootOf(literalReal);
   if (sys !== undefined) {
     throw refused(pattern, `it points into ${sys}, a system folder, not a dataset`, 'Point data_config.training_file_pattern at your TFRecord files (e.g. "/data/coco/train-*.tfrecord").', { folder: sys });
@@ -179,7 +217,7 @@ export async function expandFilePattern(pattern: string, baseDir: string): Promi
       const lit = unescapeLiteral(seg);
       for (const d of dirs) {
         const p = path.join(d, lit);
-        if (last ? await isFile(p) : await isDir(p)) next.push(p);
+        if ((last ? await isFile(p) : await isDir(p)) && (await inRoots(p))) next.push(p);
       }
     } else {
       const re = compiled[i] as RegExp;
@@ -199,7 +237,7 @@ export async function expandFilePattern(pattern: string, baseDir: string): Promi
         for (const name of names.sort(byCodeUnit)) {
           if (!re.test(name)) continue;
           const p = path.join(d, name);
-          if (last ? await isFile(p) : await isDir(p)) next.push(p);
+          if ((last ? await isFile(p) : await isDir(p)) && (await inRoots(p))) next.push(p);
           if (next.length > GLOB_LIMITS.files) throw refused(pattern, `it matches more than ${GLOB_LIMITS.files} ${last ? 'files' : 'folders'}`, 'Make the pattern more specific, or shard the dataset into fewer, larger TFRecord files.', { limitFiles: GLOB_LIMITS.files });
         }
         budget();

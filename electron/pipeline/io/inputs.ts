@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import { StudioError, type ErrorCode } from '../../../shared/errors.js';
+import { checkInsideRoots, readRoots } from './roots.js';
 
 /**
  * Inputs are regular files, opened so that nothing can hang: O_NONBLOCK makes open() of a FIFO
@@ -35,6 +36,9 @@ export function notRegularError(file: string, what: string, kind: string): Studi
  * EISDIR for a folder and ENOTREG (ours) for any other special file, so existing error mappers apply.
  */
 export async function openRegular(file: string): Promise<{ fh: FileHandle; size: number }> {
+  // A web-mode job: no input outside the browse roots is opened (roots.ts).
+  const roots = readRoots();
+  if (roots) await checkInsideRoots(file, roots);
   const fh = await fs.open(file, OPEN_FLAGS);
   try {
     const st = await fh.stat();
