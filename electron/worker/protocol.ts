@@ -47,8 +47,9 @@ export type WorkerMessage =
   | { type: 'events'; jobId: string; events: JobEvent[] }
   | { type: 'done'; jobId: string; ok: true; report: ExportReport }
   | { type: 'done'; jobId: string; ok: false; error: StudioErrorData }
-  | { type: 'reply'; callId: number; ok: true; value: unknown }
-  | { type: 'reply'; callId: number; ok: false; error: StudioErrorData };
+  /** `rss`: the process's resident set size (bytes) after answering: the host recycles a reader that grew. */
+  | { type: 'reply'; callId: number; ok: true; value: unknown; rss?: number }
+  | { type: 'reply'; callId: number; ok: false; error: StudioErrorData; rss?: number };
 
 /** The two-method port every transport is adapted to. */
 export interface Port<In, Out> {

@@ -11,7 +11,7 @@ import { loadSpec } from '../pipeline/spec/index.js';
 import { checkSpecDataRoots, expandFilePattern } from '../pipeline/data/glob.js';
 import { checkInsideRoots } from '../pipeline/io/roots.js';
 import { indexTfRecordFile } from '../pipeline/data/tfrecord.js';
-import { decodeImage, MAX_DECODE_PIXELS } from '../pipeline/data/decode.js';
+import { decodeImage, MAX_DECODE_PIXELS, tooManyPixels } from '../pipeline/data/decode.js';
 import { IMAGE_EXTENSIONS } from '../pipeline/data/image-dir.js';
 import { keepAspectGeometry, preprocessDecoded, readImageFile, resolvePreprocessing } from '../pipeline/data/preprocess.js';
 import { decodeBmp, isBmp } from '../pipeline/data/bmp.js';
@@ -137,6 +137,9 @@ export async function thumbnailRead({ path: file, size }: Args<'thumbnail'>): Pr
     const bmp = decodeBmp(bytes);
     img = sharp(Buffer.from(bmp.data.buffer, bmp.data.byteOffset, bmp.data.byteLength), { raw: { width: bmp.width, height: bmp.height, channels: 3 } });
   } else {
+    // The size from the header first: a 14000×14000 image is refused with its own code, not decoded.
+    const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata().catch(() => null);
+    if (meta && (meta.width ?? 0) * (meta.height ?? 0) > MAX_DECODE_PIXELS) throw tooManyPixels(file, meta.width ?? 0, meta.height ?? 0);
     img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_DECODE_PIXELS }).rotate();
   }
   try {

@@ -124,9 +124,9 @@ export function serve(port: WorkerPort, options: ServeOptions = {}): WorkerServe
       const handler = READERS[msg.method] as ((args: unknown) => Promise<unknown>) | undefined;
       if (!handler) throw new StudioError('E_REQUEST_INVALID', `Unknown worker call: ${String(msg.method)}`, 'The host and worker versions differ; restart the app.');
       const value = await handler(msg.args);
-      port.post({ type: 'reply', callId: msg.callId, ok: true, value });
+      port.post({ type: 'reply', callId: msg.callId, ok: true, value, rss: process.memoryUsage.rss() });
     } catch (e) {
-      port.post({ type: 'reply', callId: msg.callId, ok: false, error: toErrorData(e) });
+      port.post({ type: 'reply', callId: msg.callId, ok: false, error: toErrorData(e), rss: process.memoryUsage.rss() });
     }
   }
 

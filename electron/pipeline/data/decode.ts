@@ -42,7 +42,9 @@ export async function decodeImage(bytes: Uint8Array, id: string): Promise<Decode
       if (bmp.width * bmp.height > MAX_DECODE_PIXELS) throw tooManyPixels(id, bmp.width, bmp.height);
       return { width: bmp.width, height: bmp.height, data: Float32Array.from(bmp.data) };
     }
-    const meta = await sharp(bytes, INPUT_OPTIONS).metadata();
+    // The header alone (no pixel limit here: sharp would refuse a large header with a generic
+    // "exceeds pixel limit" before we could name the size); the limit is ours, with its own code.
+    const meta = await sharp(bytes, { ...INPUT_OPTIONS, limitInputPixels: false }).metadata();
     if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_DECODE_PIXELS) throw tooManyPixels(id, meta.width ?? 0, meta.height ?? 0);
     const sixteen = meta.depth === 'ushort';
     const pipeline = sharp(bytes, INPUT_OPTIONS).removeAlpha().toColourspace(sixteen ? 'rgb16' : 'srgb');

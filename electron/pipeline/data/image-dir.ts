@@ -37,6 +37,7 @@ export interface ImageSource extends SampleSource {
 function skipReason(e: unknown): string | undefined {
   if (!isStudioError(e)) return undefined;
   if (e.code === 'E_IMAGE_DECODE') return 'undecodable';
+  if (e.code === 'E_IMAGE_TOO_LARGE') return 'too large';
   if (e.code === 'E_FILE_NOT_FOUND') return 'missing';
   if (e.code === 'E_FILE_UNREADABLE') return 'unreadable';
   return undefined;

@@ -50,6 +50,7 @@ export const SKIP_REASONS = {
   example: 'bad tf.train.Example',
   noImage: 'no image/encoded',
   image: 'undecodable image',
+  tooLarge: 'image too large',
 } as const;
 export type SkipReason = (typeof SKIP_REASONS)[keyof typeof SKIP_REASONS];
 
@@ -193,6 +194,8 @@ export async function createSpecLoaderSource(opts: SpecLoaderOptions): Promise<S
       values = await opts.preprocess(tao.example.encoded, id);
     } catch (e) {
       if (isStudioError(e) && e.code === 'E_IMAGE_DECODE') return { skip: SKIP_REASONS.image, id, error: e };
+      // Refused from its header (more pixels than the decode limit): skipped like an undecodable one.
+      if (isStudioError(e) && e.code === 'E_IMAGE_TOO_LARGE') return { skip: SKIP_REASONS.tooLarge, id, error: e };
       throw e;
     }
     if (values.length !== expected) {
