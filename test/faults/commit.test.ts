@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutputSet, sweepStale, lockNameFor, type CommitPoint } from '../../electron/pipeline/io/outputs.js';
+import { OutputSet, sweepStale, lockNameFor, recoverCommitsOf, hashFile, type CommitPoint } from '../../electron/pipeline/io/outputs.js';
 import { StudioError } from '../../shared/errors.js';
 import type { JobEvent } from '../../shared/events.js';
 import { runExport } from '../../electron/pipeline/run.js';
@@ -134,6 +134,50 @@ describe('commit is all or nothing', () => {
       expect(Object.entries(mid).filter(([n, v]) => targets.includes(n) && v.startsWith('new')).length).toBe(killAfter);
       for (const d of dirs) await sweepStale(d);
       expect(await snapshot(dirs), `killed after ${killAfter}`).toEqual(before);
+    }
+  });
+
+  it('a kept journal tells a host what a dead process committed: files and hashes (and its record), or a rollback', async () => {
+    // keepCommittedJournals (a JobManager worker): killed at each moment after and during the commit.
+    for (const [moment, record] of [['committed', true], ['released', true], ['released', false], ['3', true]] as const) {
+      const { dirs, targets } = await scene(`kept-${moment}-${record}`);
+      const before = await snapshot(dirs);
+      const script = `
+        const { OutputSet, keepCommittedJournals } = await import(${JSON.stringify(bundle)});
+        keepCommittedJournals(true);
+        const s = new OutputSet({ overwrite: true });
+        for (const t of ${JSON.stringify(targets)}) await s.write(t, 'new ' + t.split('/').pop() + '\\n');
+        await s.commit(${record ? "{ record: (files) => ({ what: 'the report', files: files.length }) }" : ''});
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore', env: { ...process.env, EXPORT_STUDIO_TEST_HOOKS: '1', EXPORT_STUDIO_TEST_COMMIT_KILL_AFTER: moment } });
+      const pid = child.pid as number;
+      expect(await new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)))).toBe('SIGKILL');
+      const found = (await Promise.all(dirs.map((d) => recoverCommitsOf(d, pid)))).flat();
+      expect(found.length, moment).toBe(1);
+      const r = found[0];
+      if (!r) continue;
+      if (moment === '3') {
+        expect(r.state).toBe('committing');
+        expect(r.problems).toEqual([]);
+        // Rolled back: exactly the old state once the temps and locks of the dead pid are swept.
+        for (const d of dirs) await sweepStale(d);
+        expect(await snapshot(dirs)).toEqual(before);
+        continue;
+      }
+      expect(r.state).toBe('committed');
+      expect(r.record).toEqual(record ? { what: 'the report', files: targets.length } : undefined);
+      expect(r.files.map((f) => f.path)).toEqual(targets);
+      for (const f of r.files) {
+        expect(f.onDisk).toBe(true);
+        expect(await hashFile(f.path)).toEqual({ bytes: f.bytes, sha256: f.sha256 });
+      }
+      // The journal, backups and temps are gone; only the new files (and the dead pid's locks, for the sweep) remain.
+      for (const d of dirs) await sweepStale(d);
+      const after = await snapshot(dirs);
+      expect(Object.keys(after).filter((n) => n.includes('.export-studio-'))).toEqual([]);
+      for (const t of targets) expect(after[t]).toBe(`new ${path.basename(t)}\n`);
+      // A second look finds nothing: the journal was settled once.
+      expect((await Promise.all(dirs.map((d) => recoverCommitsOf(d, pid)))).flat()).toEqual([]);
     }
   });
 
