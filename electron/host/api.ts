@@ -182,6 +182,9 @@ export function createHostApi(deps: HostDeps): HostApi {
           }
         }
         const roots = await readRoots();
+        // Web mode: the data the spec names, refused now (the job's worker checks again at its spec stage).
+        const spec = (request as ExportRequest).spec;
+        if (roots && spec) await reader.call('checkSpecRoots', { spec: path.resolve(deps.cwd ?? process.cwd(), spec), roots });
         return { jobId: jobs.start(request as ExportRequest, roots ? { roots } : {}) };
       }),
     listJobs: (...a) => call('listJobs', a, async () => jobs.list()),

@@ -23,9 +23,11 @@ export interface ReaderCalls {
   };
   /** Problems the job would hit (it stats outputs and decodes every selected image's header). */
   preflight: { args: { request: ExportRequest; roots?: string[] }; result: Preflight };
+  /** Web mode's startExport: the spec and the data it names inside the roots (reads the spec only). */
+  checkSpecRoots: { args: { spec: string; roots: string[] }; result: null };
 }
 export type ReaderMethod = keyof ReaderCalls;
-export const READER_METHODS = ['inspectModel', 'parseSpec', 'listImages', 'thumbnail', 'previewTensor', 'preflight'] as const satisfies readonly ReaderMethod[];
+export const READER_METHODS = ['inspectModel', 'parseSpec', 'listImages', 'thumbnail', 'previewTensor', 'preflight', 'checkSpecRoots'] as const satisfies readonly ReaderMethod[];
 
 export type CallMessage = { [M in ReaderMethod]: { type: 'call'; callId: number; method: M; args: ReaderCalls[M]['args'] } }[ReaderMethod];
 

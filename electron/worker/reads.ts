@@ -234,6 +234,14 @@ export function denormalise(
   return out;
 }
 
+/** Web mode: the spec inside the roots, then the data it names (from its text; nothing of the data is read). */
+export async function checkSpecRootsRead({ spec, roots }: Args<'checkSpecRoots'>): Promise<null> {
+  const specPath = path.resolve(spec);
+  await checkInsideRoots(specPath, roots);
+  await checkSpecDataRoots((await loadSpec(specPath)).spec.experiment.data_config, path.dirname(specPath), roots);
+  return null;
+}
+
 type Handler<M extends ReaderMethod> = (args: Args<M>) => Promise<Res<M>>;
 
 export const READERS: { [M in ReaderMethod]: Handler<M> } = {
@@ -243,11 +251,8 @@ export const READERS: { [M in ReaderMethod]: Handler<M> } = {
   thumbnail: thumbnailRead,
   previewTensor: previewTensorRead,
   preflight: async ({ request, roots }) => {
-    if (roots && request.spec) {
-      const specPath = path.resolve(request.spec);
-      await checkInsideRoots(specPath, roots);
-      await checkSpecDataRoots((await loadSpec(specPath)).spec.experiment.data_config, path.dirname(specPath), roots);
-    }
+    if (roots && request.spec) await checkSpecRootsRead({ spec: request.spec, roots });
     return preflightRequest(request);
   },
+  checkSpecRoots: checkSpecRootsRead,
 };

@@ -9,6 +9,7 @@ import { startWebServer, type WebServer } from '../../electron/web/server.js';
 import { cookieName } from '../../electron/web/security.js';
 import { makeSample, SAMPLE_KEY, type SampleLayout } from '../../scripts/make-sample.js';
 import type { Result } from '../../shared/api.js';
+import { ExportRequestSchema } from '../../shared/request.js';
 import { cli, listing } from './cli-run.js';
 
 /**
@@ -131,7 +132,7 @@ describe('web mode: the data a spec names is checked against the roots too', () 
     if (!r.ok) expect(r.error.details?.field, what).toBe(field);
   }
 
-  it('parseSpec, previewTensor, preflight and startExport refuse patterns and val_json_file outside: absolute, .., a linked folder; nothing read, written or left; good specs still work', async () => {
+  it('parseSpec, previewTensor, preflight, startExport and the job itself refuse patterns and val_json_file outside: absolute, .., a linked folder; nothing read, written or left; good specs still work', async () => {
     await fs.writeFile(path.join(outside, 'train-0.tfrecord'), SECRET_LINE + '\n');
     const linkedData = path.join(S.dir, 'linked-data');
     await fs.symlink(outside, linkedData);
@@ -165,11 +166,11 @@ describe('web mode: the data a spec names is checked against the roots too', () 
       refusedField(await host.api.parseSpec(spec), field, `parseSpec ${name}`);
       refusedField(await host.api.previewTensor(image.id, spec, null, 'keep-aspect-pad'), field, `previewTensor ${name}`);
       refusedField(await host.api.preflight(request), field, `preflight ${name}`);
-      // startExport queues the job; its worker refuses at the spec stage, before any data is read.
-      const started = await host.api.startExport(request);
-      expect(started.ok, `startExport ${name}`).toBe(true);
-      if (!started.ok) continue;
-      const outcome = await host.jobs.wait(started.value.jobId);
+      refusedField(await host.api.startExport(request), field, `startExport ${name}`);
+      // The job's worker checks again at its spec stage (a spec edited after startExport's check):
+      // a job queued with the roots but without the API's check is refused there, before any data is read.
+      const jobId = host.jobs.start(ExportRequestSchema.parse(request), { roots: [await fs.realpath(os.homedir()), await fs.realpath(process.cwd()), await fs.realpath(os.tmpdir())] });
+      const outcome = await host.jobs.wait(jobId);
       expect(outcome.ok, `export ${name}`).toBe(false);
       if (!outcome.ok) {
         expect(outcome.error.code, `export ${name}`).toBe('E_FILE_UNREADABLE');
@@ -177,7 +178,7 @@ describe('web mode: the data a spec names is checked against the roots too', () 
         expect(outcome.error.details?.field, `export ${name}`).toBe(field);
         expect(JSON.stringify(outcome.error)).not.toContain('outside-secret-hash');
       }
-      const ev = JSON.stringify(host.jobs.snapshot(started.value.jobId));
+      const ev = JSON.stringify(host.jobs.snapshot(jobId));
       expect(ev).not.toContain('outside-secret-hash');
       // Nothing half-written, no temp or lock.
       expect(await listing(out), name).toEqual([]);
