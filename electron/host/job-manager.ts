@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isFinalJobStatus, type JobEventBatch, type JobQueueState, type JobRequestSummary, type JobSnapshot, type QueueJobStatus } from '../../shared/api.js';
 import { StudioError, type StudioErrorData } from '../../shared/errors.js';
-import type { JobEvent } from '../../shared/events.js';
+import type { ArtifactRole, JobEvent } from '../../shared/events.js';
+import type { OutputPlan } from '../../shared/defaults.js';
 import { newSnapshot, recordJobEvents } from '../../shared/jobs.js';
 import type { ExportReport } from '../../shared/report.js';
 import type { ExportRequest } from '../../shared/request.js';
@@ -467,7 +468,10 @@ export class JobManager {
         );
       }
       // Files a completed commit left (a journal without a report): listed as artifacts with their hashes.
-      const artifacts: JobEvent[] = onDisk.committed.filter((f) => !job.snapshot.artifacts.some((a) => a.path === f.path)).map((f) => ({ type: 'artifact', role: 'etlt', path: f.path, bytes: f.bytes ?? 0, sha256: f.sha256 ?? '' }));
+      const roles = this.rolesOf(job);
+      const artifacts: JobEvent[] = onDisk.committed
+        .filter((f) => !job.snapshot.artifacts.some((a) => a.path === f.path))
+        .map((f) => ({ type: 'artifact', role: roles.get(f.path) ?? 'etlt', path: f.path, bytes: f.bytes ?? 0, sha256: f.sha256 ?? '' }));
       const data = error.toData();
       this.finish(job, status, { ok: false, error: data }, [...artifacts, { type: 'error', error: data }]);
     }
@@ -499,6 +503,19 @@ export class JobManager {
   private prune(): void {
     const finished = [...this.jobs.values()].filter((j) => isFinal(j.status));
     for (const j of finished.slice(0, Math.max(0, finished.length - this.keepFinished))) this.jobs.delete(j.id);
+  }
+
+  /** The role of each planned output (for files a dead worker committed without its report). */
+  private rolesOf(job: Job): Map<string, ArtifactRole> {
+    const byKey: Record<keyof OutputPlan, ArtifactRole> = { etlt: 'etlt', onnx: 'onnx', qdq: 'qdq', cache: 'cache', provenance: 'cache-provenance', calibrationReport: 'calibration-report', tensorfile: 'tensorfile', dsConfig: 'ds-config', labels: 'labels', report: 'report', engine: 'engine' };
+    const roles = new Map<string, ArtifactRole>();
+    try {
+      const plan = planOutputs(job.request, this.options.cwd ?? process.cwd());
+      for (const [k, p] of Object.entries(plan) as [keyof OutputPlan, string | undefined][]) if (p !== undefined && byKey[k]) roles.set(p, byKey[k]);
+    } catch {
+      // no plan: the default role
+    }
+    return roles;
   }
 
   /** Every folder the job's request writes to (planned outputs and the log). */

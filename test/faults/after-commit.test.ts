@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEventBatch } from '../../shared/api.js';
 import type { JobEvent } from '../../shared/events.js';
@@ -156,3 +157,52 @@ describe('a worker that dies in the middle of its commit', () => {
     await expectNextRunWorks(dir, request);
   }, 120_000);
 });
+
+describe('a committed journal without a report (a worker that is not runExport)', () => {
+  it('ends the job as crashed, listing every committed file with its sha256 (also as artifacts), never "nothing was written"', async () => {
+    // A stand-in worker: speaks the protocol, commits two files with kept journals but no record, then dies.
+    const bundle = path.join(root, 'outputs-bundle.mjs');
+    await build({ entryPoints: [new URL('../../electron/pipeline/io/outputs.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+    const entry = path.join(root, 'bare-worker.mjs');
+    await fs.writeFile(
+      entry,
+      `import { OutputSet, keepCommittedJournals } from ${JSON.stringify(bundle)};
+       keepCommittedJournals(true);
+       process.on('message', async (m) => {
+         if (m.type !== 'start') return;
+         const s = new OutputSet({ overwrite: true });
+         await s.write(m.request.outputs.etlt, 'sealed bytes');
+         await s.write(m.request.outputs.report, '{}');
+         await s.commit();
+         process.kill(process.pid, 'SIGKILL');
+       });
+       process.send({ type: 'ready', pid: process.pid });`,
+    );
+    const bare = new JobManager({ spawn: forkWorkerFactory(entry, { stdio: 'ignore' }), killGraceMs: 400 });
+    const seen: JobEventBatch[] = [];
+    bare.subscribe((b) => seen.push(b));
+    try {
+      const { dir, request } = await prepared('bare');
+      const id = bare.start(request);
+      const outcome = await bare.wait(id);
+      expect(outcome).toMatchObject({ ok: false, error: { code: 'E_WORKER_CRASHED', details: { signal: 'SIGKILL', commit: 'committed', filesOnDisk: 2 } } });
+      if (outcome.ok) return;
+      const etlt = path.join(dir, 'model.etlt');
+      const { sha256 } = await hashFile(etlt);
+      expect(outcome.error.message).toContain(`${etlt} sha256 ${sha256}`);
+      expect(JSON.stringify(outcome.error)).not.toMatch(/[Nn]othing was written/);
+      const ev = seen.filter((b) => b.jobId === id).flatMap((b) => b.events);
+      expect(ev.filter((e) => e.type === 'artifact').map((e) => [(e as { role: string }).role, path.basename((e as { path: string }).path), (e as { sha256: string }).sha256])).toEqual([
+        ['etlt', 'model.etlt', sha256],
+        ['report', 'report.json', (await hashFile(path.join(dir, 'report.json'))).sha256],
+      ]);
+      expect(bare.snapshot(id)?.artifacts.length).toBe(2);
+      // The journal and locks are settled: the files stay, nothing of ours left.
+      expect(await entries(dir)).toEqual(['model.etlt', 'report.json']);
+      expect(await fs.readFile(etlt, 'utf8')).toBe('sealed bytes');
+    } finally {
+      await bare.dispose();
+    }
+  }, 60_000);
+});
+
