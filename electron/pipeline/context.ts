@@ -80,13 +80,19 @@ export class JobContext {
   /**
    * Report progress. Events are rate-limited (default 10/s) so a fast loop cannot flood a
    * renderer; the last value of a burst is delivered by a trailing timer, and done === total
-   * always goes out at once.
+   * always goes out at once. The ETA is the smoothed rate's unless the step planned its own
+   * (`planned`: a StagePlan's, in seconds; then no rate is shown, the units being uneven).
    */
-  progress(stage: StageId, done: number, total: number, unit: string): void {
+  progress(stage: StageId, done: number, total: number, unit: string, planned?: { eta?: number }): void {
     const t = this.now();
-    this.rate.add(t, done);
-    const rate = this.rate.perSecond();
-    const eta = rate !== undefined && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+    let rate: number | undefined;
+    let eta: number | undefined;
+    if (planned) eta = planned.eta;
+    else {
+      this.rate.add(t, done);
+      rate = this.rate.perSecond();
+      eta = rate !== undefined && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+    }
     const ev: Extract<JobEvent, { type: 'progress' }> = {
       type: 'progress',
       stage,
