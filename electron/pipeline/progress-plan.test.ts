@@ -122,6 +122,35 @@ describe('StagePlan', () => {
     expect(plan.snapshot().eta).toBeCloseTo(7, 6);
   });
 
+  it('with few units left, the warm-up unit stands in for the cost (a big model: 2 held-out images)', () => {
+    let ms = 0;
+    const plan = new StagePlan(() => ms);
+    plan.set('images', { units: 2, warmup: 2 });
+    plan.begin('images');
+    ms += 16_000;
+    plan.unit('images');
+    // 1 left ≤ 1 measured: the 16 s image stands in, less what the second has run.
+    ms += 4_000;
+    expect(plan.snapshot().eta).toBeCloseTo(12, 6);
+  });
+
+  it('a unit the cap did not let start is not counted as in progress (the search stopped by its bound)', () => {
+    let ms = 0;
+    const plan = new StagePlan(() => ms);
+    plan.set('evals', { units: 4, unitSeconds: 13, capAt: 50_000 });
+    plan.begin('evals');
+    for (let i = 0; i < 3; i++) {
+      ms += 13_000;
+      plan.unit('evals');
+    }
+    // At 39 s a 4th evaluation would end at 52 s, past the bound: the search stops, ETA 0.
+    expect(plan.remaining()).toBe(0);
+    // With a later cap it would have started, and it counts.
+    plan.set('evals', { units: 4, capAt: 60_000 });
+    ms += 3_000;
+    expect(plan.remaining()).toBeCloseTo(10, 6);
+  });
+
   it('a bounded phase counts only the whole units that fit before its cap (the first always when allowed)', () => {
     const plan = new StagePlan(() => 0);
     plan.set('a', { units: 2, unitSeconds: 1 });

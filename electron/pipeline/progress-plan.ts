@@ -42,6 +42,8 @@ interface Phase extends PhaseSpec {
   measured?: number;
   /** How many samples went into `measured`. */
   samples: number;
+  /** The latest sample. */
+  latest?: number;
   ended: boolean;
 }
 
@@ -151,7 +153,11 @@ export class StagePlan {
       if (c === undefined) return undefined;
       let started = p.done > 0;
       if (p.mark !== undefined) {
-        // The unit in progress runs to its end whatever the cap says.
+        // The unit since the last mark runs to its end if the cap let it start then (the stage
+        // decides before each unit); else the bound ends the phase there.
+        const cap = p.capAt;
+        const startedInTime = cap === undefined || p.mark + c * 1000 <= cap || (p.firstAlways === true && p.done === 0 && p.mark < cap);
+        if (!startedInTime) continue;
         const spent = (now - p.mark) / 1000;
         t += Math.max(0, c - spent) * 1000;
         left -= 1;
@@ -182,6 +188,7 @@ export class StagePlan {
   /** Smoothed cost per unit (the first sample past the warm-up replaces the warm-up ones instead of averaging with them). */
   private sample(p: Phase, seconds: number): void {
     p.measured = p.samples <= (p.warmup ?? 0) ? seconds : this.alpha * seconds + (1 - this.alpha) * (p.measured ?? seconds);
+    p.latest = seconds;
     p.samples++;
   }
 
@@ -202,8 +209,13 @@ export class StagePlan {
   }
 }
 
-/** A phase's cost per unit: measured past the warm-up, else its prior. */
+/**
+ * A phase's cost per unit: measured past the warm-up, else its prior, else the latest warm-up
+ * unit's time when no more units are left than were measured (the warm-up's excess can at most
+ * double; extrapolated over many units it would swamp the ETA).
+ */
 function cost(p: Phase): number | undefined {
   if (p.measured !== undefined && p.samples > (p.warmup ?? 0)) return p.measured;
-  return p.unitSeconds;
+  if (p.unitSeconds !== undefined) return p.unitSeconds;
+  return p.measured !== undefined && p.units - p.done <= p.done ? p.latest : undefined;
 }

@@ -276,7 +276,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
         priors();
         plan?.unit('images');
         const first = givenOrder?.[0];
-        if (first && !probed && keep.length === Math.min(keepN, imagesPlanned) && candidatesWanted > 0) {
+        // Only within the budget, as the solo loop itself would (its first run goes if the budget is not spent).
+        if (first && !probed && keep.length === Math.min(keepN, imagesPlanned) && candidatesWanted > 0 && (budgetEnd === undefined || performance.now() < budgetEnd)) {
           check();
           probed = first.name;
           const ts = performance.now();
