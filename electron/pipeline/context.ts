@@ -10,6 +10,8 @@ export class JobContext {
   private readonly secrets: string[];
   private lastProgressAt = 0;
   private pendingProgress: Extract<JobEvent, { type: 'progress' }> | null = null;
+  /** When the pending event was computed: its ETA is aged by the time it waited. */
+  private pendingAt = 0;
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly rate = new RateMeter();
   readonly warnings: string[] = [];
@@ -114,6 +116,7 @@ export class JobContext {
       return;
     }
     this.pendingProgress = ev;
+    this.pendingAt = t;
     if (!this.progressTimer) {
       this.progressTimer = setTimeout(() => {
         this.progressTimer = null;
@@ -129,9 +132,11 @@ export class JobContext {
       this.progressTimer = null;
     }
     if (this.pendingProgress) {
-      const ev = this.pendingProgress;
+      const now = this.now();
+      // Delivered late (a long synchronous run held the thread): the ETA counts the wait down.
+      const ev = this.pendingProgress.eta !== undefined ? { ...this.pendingProgress, eta: Math.max(0, this.pendingProgress.eta - (now - this.pendingAt) / 1000) } : this.pendingProgress;
       this.pendingProgress = null;
-      this.lastProgressAt = this.now();
+      this.lastProgressAt = now;
       this.emit(ev);
     }
   }

@@ -232,8 +232,8 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
     const seconds = (performance.now() - ts) / 1000;
     evaluations++;
     evalSeconds += seconds;
+    // Progress goes out after the caller's re-plan (a step that missed adds work), not before.
     plan.unit('evals');
-    progress();
     const checks = checkTarget(measured, o.target);
     return { measured, checks, score: targetScore(checks), seconds };
   };
@@ -300,12 +300,14 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
           stoppedBy = 'target-met';
           break;
         }
+        progress();
       }
     }
     // 2. Float fallback, most sensitive first: gallop k = 1, 2, 4, … then bisect.
     if (!met() && stoppedBy !== 'budget') {
       const order = fallbackOrder(rankingFor(best.algorithmOf), quantized);
       planEvals(evaluations + 1);
+      progress();
       const tryK = async (k: number) => {
         const float = new Set(order.slice(0, k));
         const r = await evaluate(best.amax, float);
@@ -345,6 +347,7 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
         record(`float fallback: ${r.k} most sensitive tensor(s) kept in FP16`, r.k, r.checks, false, r.seconds);
         if (ok) pass = r;
         else lo = r.k;
+        progress();
       }
       const chosen = pass ?? (bestMiss && bestMiss.score > best.score ? bestMiss : undefined);
       if (chosen) {
