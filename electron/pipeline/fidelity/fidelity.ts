@@ -159,7 +159,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       // The first images wait for the sessions' first runs and the loader's start (it prefetches 2).
       plan.set('images', { units: Number.isFinite(imagesPlanned) ? imagesPlanned : 0, warmup: 2 });
       if (prescreenUnits > 0) plan.set('prescreen', { units: prescreenUnits });
-      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, ...(budgetEnd !== undefined ? { capAt: budgetEnd, firstAlways: true } : {}) });
+      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, ...(budgetEnd !== undefined ? { capAt: budgetEnd } : {}) });
     }
     let sensitivity: FidelityReport['sensitivity'] = [];
     let evaluated = 0;
@@ -208,11 +208,15 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
      * Priors from the image runs past the first (which pays the sessions' warm-up): a pre-screen
      * group ≈ one FP32 run, a solo run ≈ a Q/DQ session + its images' Q/DQ runs.
      */
+    const steady = (sum: number, first: number) => (images > 1 ? (sum - first) / (images - 1) : sum);
+    /** What a solo run costs: as measured, else a Q/DQ session + its images' Q/DQ runs. */
+    const soloCost = () => (evaluated > 0 ? soloSeconds / evaluated : qdqOpenSeconds + Math.min(keepN, Math.max(1, images)) * steady(qdqRunSeconds, firstQdqRun));
+    /** Bounded: a solo run starts only if it is expected to end within the budget (the pre-screen order stands for the rest). */
+    const soloFits = () => budgetEnd === undefined || performance.now() + soloCost() * 1000 <= budgetEnd;
     const priors = () => {
       if (!plan || images === 0) return;
-      const steady = (sum: number, first: number) => (images > 1 ? (sum - first) / (images - 1) : sum);
       if (prescreenUnits > 0 && fp32Seconds > 0) plan.set('prescreen', { units: prescreenUnits, unitSeconds: steady(fp32Seconds, firstFp32Run) });
-      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, unitSeconds: qdqOpenSeconds + Math.min(keepN, Math.max(1, images)) * steady(qdqRunSeconds, firstQdqRun) });
+      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, unitSeconds: soloCost() });
     };
 
     const source = async function* (): AsyncGenerator<{ feeds: Record<string, ort.Tensor>; outs?: Outputs }> {
@@ -276,8 +280,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
         priors();
         plan?.unit('images');
         const first = givenOrder?.[0];
-        // Only within the budget, as the solo loop itself would (its first run goes if the budget is not spent).
-        if (first && !probed && keep.length === Math.min(keepN, imagesPlanned) && candidatesWanted > 0 && (budgetEnd === undefined || performance.now() < budgetEnd)) {
+        // Only within the budget, by the solo loop's own rule.
+        if (first && !probed && keep.length === Math.min(keepN, imagesPlanned) && candidatesWanted > 0 && soloFits()) {
           check();
           probed = first.name;
           const ts = performance.now();
@@ -310,9 +314,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
         if (c.name === probed) continue;
         check();
         // Bounded: skip the remaining solo runs rather than run past the budget (the pre-screen order stands for them).
-        const spent = (performance.now() - start) / 1000;
-        if (o.budgetSeconds !== undefined && (spent >= o.budgetSeconds || (evaluated > 0 && spent + soloSeconds / evaluated > o.budgetSeconds))) {
-          log('debug', `fidelity: ${chosen.length - evaluated} solo run(s) skipped to stay within ${o.budgetSeconds.toFixed(1)} s`);
+        if (!soloFits()) {
+          log('debug', `fidelity: ${chosen.length - evaluated} solo run(s) skipped to stay within ${o.budgetSeconds?.toFixed(1) ?? '?'} s`);
           break;
         }
         await runSolo(c.name);
