@@ -112,19 +112,6 @@ export class StagePlan {
     p.mark = t;
   }
 
-  /**
-   * A unit of a phase was run out of order just now, taking `seconds` (e.g. one run of a later
-   * phase done early to learn its cost): it counts as done and measured, and the unit in progress
-   * of the current phase does not count that time as its own.
-   */
-  measure(id: string, seconds: number, n = 1): void {
-    const p = this.get(id);
-    this.sample(p, seconds / Math.max(1, n));
-    p.done += n;
-    p.units = Math.max(p.units, p.done);
-    for (const q of this.phases) if (q !== p && q.mark !== undefined) q.mark += seconds * 1000;
-  }
-
   /** The phase is over, whatever was planned (a bound reached, a target met). */
   end(id: string): void {
     this.close(this.get(id));

@@ -159,7 +159,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       // The first images wait for the sessions' first runs and the loader's start (it prefetches 2).
       plan.set('images', { units: Number.isFinite(imagesPlanned) ? imagesPlanned : 0, warmup: 2 });
       if (prescreenUnits > 0) plan.set('prescreen', { units: prescreenUnits });
-      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, ...(budgetEnd !== undefined ? { capAt: budgetEnd } : {}) });
+      // The first solo run pays extra (the check's first session of a new graph, its first runs): the prior stands until the second.
+      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, warmup: 1, ...(budgetEnd !== undefined ? { capAt: budgetEnd } : {}) });
     }
     let sensitivity: FidelityReport['sensitivity'] = [];
     let evaluated = 0;
@@ -190,10 +191,6 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       evaluated++;
       soloSeconds += (performance.now() - ts) / 1000;
     };
-    // The pre-screen order is known up front (calibration histograms): the first solo run goes as
-    // soon as its images are in, so the ETA knows what a solo run costs from the start.
-    const givenOrder = doSensitivity && given && havePrescreen ? acts.map((a, order) => ({ name: a.name, snrDb: given.get(a.name)!, clipped: 0, order })).sort((p, q) => p.snrDb - q.snrDb || p.order - q.order) : undefined;
-    let probed: string | undefined;
     const tick = (phase: string) => {
       plan?.unit(phase);
       o.onProgress?.();
@@ -206,7 +203,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     let firstFp32Run = 0;
     /**
      * Priors from the image runs past the first (which pays the sessions' warm-up): a pre-screen
-     * group ≈ one FP32 run, a solo run ≈ a Q/DQ session + its images' Q/DQ runs.
+     * group ≈ one FP32 run, a solo run ≈ a Q/DQ session + its images' Q/DQ runs (the same kind of
+     * work: a session of the Q/DQ graph with one quantizer left, run on 2 images).
      */
     const steady = (sum: number, first: number) => (images > 1 ? (sum - first) / (images - 1) : sum);
     /** What a solo run costs: as measured, else a Q/DQ session + its images' Q/DQ runs. */
@@ -278,17 +276,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
           firstFp32Run = fp32Seconds;
         }
         priors();
-        plan?.unit('images');
-        const first = givenOrder?.[0];
-        // Only within the budget, by the solo loop's own rule.
-        if (first && !probed && keep.length === Math.min(keepN, imagesPlanned) && candidatesWanted > 0 && soloFits()) {
-          check();
-          probed = first.name;
-          const ts = performance.now();
-          await runSolo(first.name);
-          plan?.measure('solo', (performance.now() - ts) / 1000);
-        }
-        o.onProgress?.();
+        tick('images');
       }
     }
     await qdq.release();
@@ -300,8 +288,9 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     if (doSensitivity && images > 0 && (fp32 || havePrescreen)) {
       check();
       const screened =
-        givenOrder ??
-          await (async () => {
+        given && havePrescreen
+          ? acts.map((a, order) => ({ name: a.name, snrDb: given.get(a.name)!, clipped: 0, order })).sort((p, q) => p.snrDb - q.snrDb || p.order - q.order)
+          : await (async () => {
               plan?.begin('prescreen');
               return prescreen(fp32!, acts, ref.added, keep[0]!, prescreenGroup, check, () => tick('prescreen'));
             })();
@@ -311,7 +300,6 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       plan?.set('solo', { units: chosen.length });
       plan?.begin('solo');
       for (const c of chosen) {
-        if (c.name === probed) continue;
         check();
         // Bounded: skip the remaining solo runs rather than run past the budget (the pre-screen order stands for them).
         if (!soloFits()) {
