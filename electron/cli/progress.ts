@@ -49,11 +49,13 @@ export class ConsoleRenderer {
         const pct = e.total > 0 ? Math.min(100, (100 * e.done) / e.total) : 0;
         const rate = e.rate !== undefined ? ` ${e.rate.toFixed(e.rate < 10 ? 1 : 0)} ${e.unit}/s` : '';
         const eta = e.eta !== undefined ? ` ETA ${formatDuration(e.eta)}` : '';
+        // A stage planned in seconds of work (INT8 check and search) reports a percentage.
+        const amount = e.unit === '%' ? `${e.done} %` : `${e.done}/${e.total} ${e.unit}`;
         if (this.o.tty) {
           const width = Math.max(10, Math.min(40, (this.o.columns ?? 80) - 50));
           const filled = Math.round((pct / 100) * width);
           const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-          this.o.write(`\r\x1b[2K  ${bar} ${e.done}/${e.total} ${e.unit}${rate}${eta}`);
+          this.o.write(`\r\x1b[2K  ${bar} ${amount}${rate}${eta}`);
           this.statusShown = true;
         } else {
           // Plain mode: a line every 10 %.
@@ -61,7 +63,7 @@ export class ConsoleRenderer {
           const key = `${e.stage}`;
           if ((this.lastPlainPct.get(key) ?? -1) < step || e.done === e.total) {
             this.lastPlainPct.set(key, step);
-            this.line(`  ${e.done}/${e.total} ${e.unit} (${pct.toFixed(0)}%)${rate}${eta}`);
+            this.line(`  ${amount}${e.unit === '%' ? '' : ` (${pct.toFixed(0)}%)`}${rate}${eta}`);
           }
         }
         return;

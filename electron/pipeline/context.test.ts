@@ -48,6 +48,31 @@ describe('JobContext', () => {
     expect(last.eta).toBeCloseTo(10, 5);
   });
 
+  it('passes a step\'s planned ETA through, without a rate of uneven units', () => {
+    let t = 0;
+    const { ctx, events } = collect(() => t, 0);
+    ctx.progress('fidelity', 10, 100, '%', { eta: 42 });
+    t = 1000;
+    ctx.progress('fidelity', 20, 100, '%', {});
+    const p = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress');
+    expect(p[0]).toMatchObject({ done: 10, total: 100, unit: '%', eta: 42 });
+    expect(p[0]!.rate).toBeUndefined();
+    expect(p[1]!.eta).toBeUndefined();
+  });
+
+  it('a progress event delivered late counts its ETA down by the time it waited', () => {
+    let t = 1000;
+    const { ctx, events } = collect(() => t, 100);
+    ctx.progress('fidelity', 10, 100, '%', { eta: 20 });
+    t = 1050;
+    ctx.progress('fidelity', 11, 100, '%', { eta: 19 }); // pending: within 100 ms of the last
+    t = 6050; // a long synchronous run held the thread
+    ctx.flushProgress();
+    const p = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress');
+    expect(p.map((e) => e.done)).toEqual([10, 11]);
+    expect(p[1]!.eta).toBeCloseTo(14, 6);
+  });
+
   it('turns an aborted signal into E_CANCELLED', () => {
     const ac = new AbortController();
     const ctx = new JobContext(() => undefined, ac.signal, []);

@@ -10,6 +10,8 @@ export class JobContext {
   private readonly secrets: string[];
   private lastProgressAt = 0;
   private pendingProgress: Extract<JobEvent, { type: 'progress' }> | null = null;
+  /** When the pending event was computed: its ETA is aged by the time it waited. */
+  private pendingAt = 0;
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly rate = new RateMeter();
   readonly warnings: string[] = [];
@@ -80,13 +82,19 @@ export class JobContext {
   /**
    * Report progress. Events are rate-limited (default 10/s) so a fast loop cannot flood a
    * renderer; the last value of a burst is delivered by a trailing timer, and done === total
-   * always goes out at once.
+   * always goes out at once. The ETA is the smoothed rate's unless the step planned its own
+   * (`planned`: a StagePlan's, in seconds; then no rate is shown, the units being uneven).
    */
-  progress(stage: StageId, done: number, total: number, unit: string): void {
+  progress(stage: StageId, done: number, total: number, unit: string, planned?: { eta?: number }): void {
     const t = this.now();
-    this.rate.add(t, done);
-    const rate = this.rate.perSecond();
-    const eta = rate !== undefined && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+    let rate: number | undefined;
+    let eta: number | undefined;
+    if (planned) eta = planned.eta;
+    else {
+      this.rate.add(t, done);
+      rate = this.rate.perSecond();
+      eta = rate !== undefined && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
+    }
     const ev: Extract<JobEvent, { type: 'progress' }> = {
       type: 'progress',
       stage,
@@ -108,6 +116,7 @@ export class JobContext {
       return;
     }
     this.pendingProgress = ev;
+    this.pendingAt = t;
     if (!this.progressTimer) {
       this.progressTimer = setTimeout(() => {
         this.progressTimer = null;
@@ -123,9 +132,11 @@ export class JobContext {
       this.progressTimer = null;
     }
     if (this.pendingProgress) {
-      const ev = this.pendingProgress;
+      const now = this.now();
+      // Delivered late (a long synchronous run held the thread): the ETA counts the wait down.
+      const ev = this.pendingProgress.eta !== undefined ? { ...this.pendingProgress, eta: Math.max(0, this.pendingProgress.eta - (now - this.pendingAt) / 1000) } : this.pendingProgress;
       this.pendingProgress = null;
-      this.lastProgressAt = this.now();
+      this.lastProgressAt = now;
       this.emit(ev);
     }
   }

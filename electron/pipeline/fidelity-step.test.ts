@@ -47,7 +47,8 @@ function state(over: Partial<ExportRequestInput>, events: JobEvent[]): JobState 
   for (const n of ['conv1/Relu', 'pool1/MaxPool', 'block_1a_conv_1/Relu', 'block_2a_conv_1/Relu', 'fc6/Relu', 'fc7/Relu']) amax.set(n, 4);
   return {
     request,
-    ctx: new JobContext((e) => events.push(e), new AbortController().signal, []),
+    // Every progress event delivered (no rate limit), so the test sees the whole progress line.
+    ctx: new JobContext((e) => events.push(e), new AbortController().signal, [], { progressIntervalMs: 0 }),
     outputs: {} as OutputSet,
     command: '',
     stageTimes: [],
@@ -78,7 +79,15 @@ describe('fidelityStep', () => {
     expect(detail).toMatch(/2 held-out image\(s\)/);
     const logs = events.flatMap((e) => (e.type === 'log' ? [e.text] : []));
     expect(logs.some((t) => t.startsWith('INT8 fidelity'))).toBe(true);
-    expect(events.some((e) => e.type === 'progress' && e.stage === 'fidelity')).toBe(true);
+    // Progress from the check's plan in seconds: a percentage that never goes back, an ETA once
+    // each kind of run was measured, 100 % at the end.
+    const progress = events.filter((e): e is Extract<JobEvent, { type: 'progress' }> => e.type === 'progress' && e.stage === 'fidelity');
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.every((e) => e.unit === '%' && e.total === 100 && e.rate === undefined)).toBe(true);
+    expect(progress.every((e, i) => i === 0 || e.done >= progress[i - 1]!.done)).toBe(true);
+    expect(progress.at(-1)).toMatchObject({ done: 100, eta: 0 });
+    expect(progress.some((e) => e.eta !== undefined && e.eta > 0)).toBe(true);
+    expect(logs.some((t) => /fidelity progress plan \(seconds per unit as measured\): open 1\/1 .*images 2\/2 .*solo \d+\/\d+/.test(t))).toBe(true);
   });
 
   it('skips with a warning when every image went into calibration', async () => {

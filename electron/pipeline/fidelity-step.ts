@@ -10,6 +10,7 @@ import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, t
 import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
 import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
 import type { CalibrationAlgorithm } from '../../shared/request.js';
+import { StagePlan } from './progress-plan.js';
 import { must, setFloatTensors, type JobState, type Step } from './job.js';
 
 /** JobState plus the fidelity result (until JobState carries `fidelity` itself). */
@@ -74,19 +75,9 @@ export const fidelityStep: Step = {
     const provider = r.gpu === 'cpu' ? ('cpu' as const) : { gpu: r.gpu };
     const log = (level: 'debug' | 'info' | 'warn' | 'error', text: string) => s.ctx.log(level, text);
     const t0 = performance.now();
-    // Held-out images and their FP32 outputs, once for the check and every search evaluation.
-    let loaded = 0;
-    const evaluator = await Int8Evaluator.create({
-      model: model.onnx,
-      ...(input ? { inputName: input.name } : {}),
-      batches: prefetchBatches(held.source, 1, { sampleDims: sampleDims(pp), depth: 2, signal: s.ctx.signal }),
-      maxImages: opts.images,
-      provider,
-      signal: s.ctx.signal,
-      log,
-      // One progress line for the whole check: loading + FP32 runs, then the Q/DQ runs and the solo runs.
-      onImage: () => s.ctx.progress('fidelity', ++loaded, 2 * opts.images + (opts.sensitivity ? 12 * 3 : 0), 'runs'),
-    });
+    // Progress and ETA from the check's plan in seconds (runFidelity sets and measures its phases).
+    const plan = new StagePlan();
+    const progress = planProgress(s, 'fidelity', plan);
     // Tensors already kept in float (the request's floatTensors, or the search of a reused cache) stay so in every candidate.
     const fixedFloat = s.deployment?.floatTensors ?? [];
     const buildQdq = (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>) => buildQdqModel(model.onnx, amax, { floatTensors: [...new Set([...fixedFloat, ...float])] });
@@ -94,6 +85,11 @@ export const fidelityStep: Step = {
     const algorithm = must(r.calibration, 'calibration').algorithm;
     const localSnr = calibrated.localSnr;
     const check = await runFidelity({
+      plan,
+      onProgress: progress.emit,
+      // Held-out images and their FP32 outputs, kept for every search evaluation: each image's FP32
+      // and Q/DQ runs go together, so both kinds of run are measured from the first image on.
+      keepImages: true,
       ...(localSnr ? { prescreenScores: new Map([...localSnr].map(([n, v]) => [n, v[algorithm]])) } : {}),
       // The check (with its ranking) costs no more than the calibration did.
       ...(calibrated.calibrationSeconds > 0 ? { budgetSeconds: Math.max(calibrated.calibrationSeconds, 1), startedAt: t0 } : {}),
@@ -101,18 +97,19 @@ export const fidelityStep: Step = {
       qdq: baseQdq,
       amax: calibrated.amax,
       ...(input ? { inputName: input.name } : {}),
-      batches: (async function* () {})(),
-      reference: evaluator,
+      batches: prefetchBatches(held.source, 1, { sampleDims: sampleDims(pp), depth: 2, signal: s.ctx.signal }),
       source: held.description,
-      maxImages: opts.images,
+      maxImages: Math.min(opts.images, held.source.selection.length),
       // The search ranks tensors for its fallback with the same measurement.
       sensitivity: opts.sensitivity || opts.search === 'auto',
       suggest: opts.suggest,
       provider,
       signal: s.ctx.signal,
       log,
-      onProgress: (done, total) => s.ctx.progress('fidelity', loaded + done, loaded + total, 'runs'),
-    });
+    }).finally(progress.stop);
+    progress.done();
+    const evaluator = Int8Evaluator.fromImages({ model: model.onnx, inputName: input?.name ?? '', images: check.held ?? [], provider, log, fp32Seconds: check.fp32Seconds ?? 0 });
+    delete check.held;
     const explicitTarget = opts.target;
     const target = explicitTarget ?? (evaluator.detOut.detections ? (evaluator.detOut.masks ? DEFAULT_DETECTION_TARGET : { detections: DEFAULT_DETECTION_TARGET.detections! }) : DEFAULT_TENSOR_TARGET);
     let result: FidelityResult = check;
@@ -169,7 +166,11 @@ export const searchStep: Step = {
     const calibrated = must(s.calibrated, 'calibration');
     const localSnr = calibrated.localSnr;
     const budget = Math.max(2 * calibrated.calibrationSeconds, 1);
+    const plan = new StagePlan();
+    const progress = planProgress(s, 'search', plan);
     const search = await runInt8Search({
+      plan,
+      onProgress: progress.emit,
       evaluator: p.evaluator,
       buildQdq: p.buildQdq,
       base: calibrated.amax,
@@ -185,8 +186,8 @@ export const searchStep: Step = {
       evalSecondsHint: p.check.qdqSeconds,
       signal: s.ctx.signal,
       log: (level, text) => s.ctx.log(level, text),
-      onProgress: (done, total) => s.ctx.progress('search', done, total, 'images'),
-    });
+    }).finally(progress.stop);
+    progress.done();
     calibrated.amax = search.amax;
     calibrated.floatTensors = search.float;
     const result: FidelityResult = { ...p.check, outputs: search.measured.outputs, search: search.report };
@@ -197,6 +198,33 @@ export const searchStep: Step = {
     return finishInt8(s, result, search.checks, p.target, p.origin, p.t0);
   },
 };
+
+/**
+ * A stage's progress from its plan: a time-based percentage (never backwards) and the plan's ETA,
+ * after each unit of work and 4 times a second in between (the ETA counts down during long runs;
+ * the context rate-limits what reaches the UI). The plan's phases and measured costs go to the debug log.
+ */
+export function planProgress(s: JobState, stage: 'fidelity' | 'search', plan: StagePlan): { emit: () => void; stop: () => void; done: () => void } {
+  let over = false;
+  const emit = () => {
+    if (over) return;
+    const p = plan.snapshot();
+    s.ctx.progress(stage, Math.min(99, Math.floor(100 * p.fraction)), 100, '%', p.eta !== undefined ? { eta: p.eta } : {});
+  };
+  const timer = setInterval(emit, 250);
+  timer.unref?.();
+  return {
+    emit,
+    stop: () => {
+      over = true;
+      clearInterval(timer);
+    },
+    done: () => {
+      s.ctx.progress(stage, 100, 100, '%', { eta: 0 });
+      s.ctx.debug(`${stage} progress plan (seconds per unit as measured): ${plan.describe()}`);
+    },
+  };
+}
 
 /** Re-derive the deployment with these tensors (plus the request's floatTensors) kept in float. */
 export function keepInFloat(s: JobState, names: readonly string[]): void {
@@ -286,3 +314,4 @@ export function trtexecPrecisionFlags(layers: readonly string[]): string {
   const quote = (s: string) => (/^[\w./:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   return `--fp16 --int8 --precisionConstraints=obey --layerPrecisions=${quote(layers.map((l) => `${l}:fp16`).join(','))}`;
 }
+

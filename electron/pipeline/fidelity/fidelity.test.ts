@@ -9,6 +9,7 @@ import { buildQdqModel, runCalibration } from '../calibrate/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFidelity, type FidelityResult } from './fidelity.js';
 import { analyseQdq } from './qdq-graph.js';
+import { StagePlan } from '../progress-plan.js';
 
 const SAMPLE = { height: 96, width: 160, numClasses: 5, detections: 24, maskSize: 14, seed: 3 } as const;
 
@@ -115,6 +116,33 @@ describe('runFidelity on the sample Mask R-CNN-shaped model', () => {
     const all = await runFidelity({ model, qdq, amax, batches: batchesOf(heldOut.slice(0, 1), pp), sensitivity: true, suggest: 0, provider: 'cpu', threads: 1, prescreenGroup: 1, sensitivityCandidates: 1000, sensitivityImages: 1 });
     expect(all.sensitivity.map((s) => s.name).sort()).toEqual([...live].sort());
     expect(all.suggestedFp16).toEqual([]);
+  });
+
+  it('starts no solo run that would end past its budget, keeps the images and plans its progress', async () => {
+    const qdq = buildQdqModel(model, amax);
+    const live = analyseQdq(qdq).activations.filter((a) => a.consumers.length > 0).map((a) => a.name);
+    // Given pre-screen scores: the first solo run goes early (after its images) when it fits.
+    const scores = new Map(live.map((n, i) => [n, 40 - i]));
+    const run = (budgetSeconds: number) => {
+      const plan = new StagePlan();
+      const ticks: number[] = [];
+      return runFidelity({
+        model, qdq, amax, batches: batchesOf(heldOut, pp), sensitivity: true, suggest: 0, provider: 'cpu', threads: 1,
+        prescreenScores: scores, budgetSeconds, startedAt: performance.now(), keepImages: true, plan,
+        onProgress: () => ticks.push(plan.snapshot().fraction),
+      }).then((r) => ({ r, plan, ticks }));
+    };
+    const tight = await run(0.001);
+    expect(tight.r.sensitivityEvaluated).toBe(0);
+    expect(tight.r.ranking.slice(0, live.length)).toEqual([...live].reverse()); // the pre-screen order stands
+    expect(tight.r.held?.length).toBe(heldOut.length);
+    expect(tight.r.held?.[0]?.outputs.size).toBeGreaterThan(0);
+    expect(tight.plan.describe()).toMatch(/images 3\/3 .*\(ended\), solo 0\/\d+ .*\(ended\)/);
+    const roomy = await run(600);
+    expect(roomy.r.sensitivityEvaluated).toBe(Math.min(12, live.length));
+    expect(roomy.plan.done('solo')).toBe(roomy.r.sensitivityEvaluated);
+    expect(roomy.ticks.every((f, i) => i === 0 || f >= roomy.ticks[i - 1]!)).toBe(true);
+    expect(roomy.plan.snapshot()).toMatchObject({ fraction: 1, eta: 0 });
   });
 
   it('is deterministic', async () => {

@@ -13,6 +13,7 @@ import { AgreementAccumulator, fakeQuantError } from './metrics.js';
 import { alignRows, DetectionAccumulator, findDetectionOutputs, permuteRows } from './detections.js';
 import { analyseQdq, keepQuantizers, withExtraOutputs, type QuantizedActivation } from './qdq-graph.js';
 import { cancelledError } from '../cancel.js';
+import type { StagePlan } from '../progress-plan.js';
 
 export interface FidelityOptions {
   /** The FP32 ONNX model. */
@@ -34,7 +35,15 @@ export interface FidelityOptions {
   provider: ProviderChoice;
   signal?: AbortSignal;
   log?: LogFn;
-  onProgress?(done: number, total: number): void;
+  /**
+   * The stage's plan (progress-plan.ts): the check sets and measures its phases there — 'open'
+   * (sessions), 'images' (FP32 + Q/DQ run per image), 'prescreen', 'solo' (capped by the budget) —
+   * and calls onProgress after each unit.
+   */
+  plan?: StagePlan;
+  onProgress?(): void;
+  /** Return every held-out image with its FP32 outputs (`held`, for the INT8 search's evaluator). */
+  keepImages?: boolean;
   /** Images used per sensitivity run (default 2). */
   sensitivityImages?: number;
   /** Tensors evaluated alone after the pre-screen (default 12). */
@@ -66,8 +75,11 @@ export interface FidelityResult extends FidelityReport {
   sensitivityEvaluated: number;
   /** Every quantized activation, most damaging first: the solo-evaluated ones, then the rest by their own fake-quant error. */
   ranking: string[];
-  /** Seconds the Q/DQ pass over the held-out images took (session included): what one search evaluation costs. */
+  /** Seconds the Q/DQ pass over the held-out images took (session included, FP32 runs not): what one search evaluation costs. */
   qdqSeconds: number;
+  /** With keepImages: the held-out images with their FP32 outputs, and the seconds their FP32 runs took. */
+  held?: Image[];
+  fp32Seconds?: number;
 }
 
 /** Suggest a tensor only if quantizing it alone costs the output more than this (dB) … */
@@ -78,7 +90,7 @@ export const SUGGEST_SHARE_DB = 10;
 /** Activation bytes fetched per pre-screen run (bounds the memory of that run). */
 const PRESCREEN_BYTES = 256 * 2 ** 20;
 
-interface Image {
+export interface Image {
   feeds: Record<string, ort.Tensor>;
   outputs: Map<string, { data: Float32Array; dims: number[] }>;
 }
@@ -118,6 +130,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       throw runtimeError(e, `ONNX Runtime could not load the ${what} for the fidelity check`);
     }
   };
+  o.plan?.set('open', { units: 1 }).begin('open');
   const fp32 = o.reference && (!doSensitivity || havePrescreen) ? undefined : await open(ref.model, 'all', 'FP32 model');
   // Q/DQ must stay float fake-quant (ORT_DISABLE_ALL): with optimizations ORT fuses
   // DQ→Conv→Q into integer kernels whose arithmetic is ORT's, not TensorRT's.
@@ -125,6 +138,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
   try {
     const tq = performance.now();
     qdq = await open(o.qdq, 'disabled', 'Q/DQ model');
+    const qdqOpenSeconds = (performance.now() - tq) / 1000;
     const perOutput = new Map<string, AgreementAccumulator>();
     const shapes: { name: string; dims: readonly number[] }[] = [];
     const dets = new DetectionAccumulator(o.minScore !== undefined ? { minScore: o.minScore } : {});
@@ -134,14 +148,74 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
     const maxImages = o.maxImages ?? Infinity;
     const candidatesWanted = Math.max(0, o.sensitivityCandidates ?? 12);
     const prescreenGroup = Math.max(1, o.prescreenGroup ?? 8);
-    const planned = Number.isFinite(maxImages) ? maxImages : 0;
-    // Progress in Q/DQ-image runs: a solo run weighs its images + 1 (its session), a pre-screen group 1.
-    let soloPlanned = doSensitivity ? Math.min(candidatesWanted, acts.length) : 0;
+    const start = o.startedAt ?? t0;
+    const budgetEnd = o.budgetSeconds !== undefined ? start + o.budgetSeconds * 1000 : undefined;
+    const plan = o.plan;
+    const soloPlanned = doSensitivity ? Math.min(candidatesWanted, acts.length) : 0;
     const prescreenUnits = doSensitivity && !havePrescreen ? Math.ceil(ref.added.length / prescreenGroup) : 0;
-    const progressTotal = () => planned + prescreenUnits + soloPlanned * (keepN + 1);
-    let done = 0;
-    const tick = (w = 1) => o.onProgress?.((done += w), Math.max(progressTotal(), done));
+    const imagesPlanned = o.reference ? Math.min(maxImages, o.reference.images.length) : maxImages;
+    // The plan: sessions open (measured), one unit per image, then the pre-screen groups and the solo runs (costs from the image runs, solo capped by the budget).
+    if (plan) {
+      // The first images wait for the sessions' first runs and the loader's start (it prefetches 2).
+      plan.set('images', { units: Number.isFinite(imagesPlanned) ? imagesPlanned : 0, warmup: 2 });
+      if (prescreenUnits > 0) plan.set('prescreen', { units: prescreenUnits });
+      // The first solo run pays extra (the check's first session of a new graph, its first runs): the prior stands until the second.
+      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, warmup: 1, ...(budgetEnd !== undefined ? { capAt: budgetEnd } : {}) });
+    }
+    let sensitivity: FidelityReport['sensitivity'] = [];
+    let evaluated = 0;
+    let soloSeconds = 0;
+    /** One tensor quantized alone, on the kept images: how much it costs the outputs. */
+    const runSolo = async (name: string): Promise<void> => {
+      const ts = performance.now();
+      const bytes = keepQuantizers(qg.model, new Set([name]));
+      const solo = await open(bytes, 'disabled', `Q/DQ model with only '${name}' quantized`);
+      try {
+        const accs = new Map<string, AgreementAccumulator>();
+        for (const im of keep) {
+          const r = await solo.session.run(im.feeds, [...im.outputs.keys()]);
+          const ys = withScoreView(alignDetections(im.outputs, floatOutputs(r, [...im.outputs.keys()]), detOut ?? {}), detOut ?? {});
+          for (const [name, x] of withScoreView(im.outputs, detOut ?? {})) {
+            const y = ys.get(name);
+            if (!y || y.data.length !== x.data.length) continue;
+            const acc = accs.get(name) ?? new AgreementAccumulator();
+            accs.set(name, acc);
+            acc.add(x.data, y.data);
+          }
+        }
+        const w = worst([...accs.values()].map((acc) => acc.result()));
+        sensitivity.push({ name: name, snrDb: w.snrDb, cosine: w.cosine });
+      } finally {
+        await solo.release();
+      }
+      evaluated++;
+      soloSeconds += (performance.now() - ts) / 1000;
+    };
+    const tick = (phase: string) => {
+      plan?.unit(phase);
+      o.onProgress?.();
+    };
     let images = 0;
+    let fp32Seconds = 0;
+    let qdqRunSeconds = 0;
+    const held: Image[] = [];
+    let firstQdqRun = 0;
+    let firstFp32Run = 0;
+    /**
+     * Priors from the image runs past the first (which pays the sessions' warm-up): a pre-screen
+     * group ≈ one FP32 run, a solo run ≈ a Q/DQ session + its images' Q/DQ runs (the same kind of
+     * work: a session of the Q/DQ graph with one quantizer left, run on 2 images).
+     */
+    const steady = (sum: number, first: number) => (images > 1 ? (sum - first) / (images - 1) : sum);
+    /** What a solo run costs: as measured, else a Q/DQ session + its images' Q/DQ runs. */
+    const soloCost = () => (evaluated > 0 ? soloSeconds / evaluated : qdqOpenSeconds + Math.min(keepN, Math.max(1, images)) * steady(qdqRunSeconds, firstQdqRun));
+    /** Bounded: a solo run starts only if it is expected to end within the budget (the pre-screen order stands for the rest). */
+    const soloFits = () => budgetEnd === undefined || performance.now() + soloCost() * 1000 <= budgetEnd;
+    const priors = () => {
+      if (!plan || images === 0) return;
+      if (prescreenUnits > 0 && fp32Seconds > 0) plan.set('prescreen', { units: prescreenUnits, unitSeconds: steady(fp32Seconds, firstFp32Run) });
+      if (soloPlanned > 0) plan.set('solo', { units: soloPlanned, unitSeconds: soloCost() });
+    };
 
     const source = async function* (): AsyncGenerator<{ feeds: Record<string, ort.Tensor>; outs?: Outputs }> {
       if (o.reference) {
@@ -150,11 +224,17 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       }
       for await (const batch of o.batches) for (const feed of splitBatch(batch, inputRank, d0)) yield { feeds: { [inputName]: feed } };
     };
+    if (plan) {
+      plan.unit('open');
+      o.onProgress?.();
+      plan.begin('images');
+    }
     for await (const item of source()) {
       {
         if (images >= maxImages) break;
         check();
         const feeds = item.feeds;
+        const tf = performance.now();
         const outs =
           item.outs ??
           floatOutputs(
@@ -163,6 +243,8 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
             }),
             modelOutputs,
           );
+        const tqr = performance.now();
+        if (!item.outs) fp32Seconds += (tqr - tf) / 1000;
         const b = await qdq.session.run(feeds, modelOutputs).catch((e: unknown) => {
           throw runtimeError(e, 'ONNX Runtime failed running the Q/DQ model');
         });
@@ -186,71 +268,51 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
           acc.add(x.data, y.data);
         }
         if (keep.length < keepN) keep.push({ feeds, outputs: outs });
+        if (o.keepImages) held.push({ feeds, outputs: outs });
         images++;
-        tick();
+        qdqRunSeconds += (performance.now() - tqr) / 1000;
+        if (images === 1) {
+          firstQdqRun = qdqRunSeconds;
+          firstFp32Run = fp32Seconds;
+        }
+        priors();
+        tick('images');
       }
     }
     await qdq.release();
-    const qdqSeconds = (performance.now() - tq) / 1000;
+    const qdqSeconds = qdqOpenSeconds + qdqRunSeconds;
 
     const outputs = [...perOutput].map(([name, acc]) => ({ name, ...acc.result() }));
     const full = worst(outputs);
-    let sensitivity: FidelityReport['sensitivity'] = [];
-    let evaluated = 0;
     let screenedOrder: string[] = [];
     if (doSensitivity && images > 0 && (fp32 || havePrescreen)) {
       check();
       const screened =
         given && havePrescreen
           ? acts.map((a, order) => ({ name: a.name, snrDb: given.get(a.name)!, clipped: 0, order })).sort((p, q) => p.snrDb - q.snrDb || p.order - q.order)
-          : await prescreen(fp32!, acts, ref.added, keep[0]!, prescreenGroup, check, tick);
+          : await (async () => {
+              plan?.begin('prescreen');
+              return prescreen(fp32!, acts, ref.added, keep[0]!, prescreenGroup, check, () => tick('prescreen'));
+            })();
       log('debug', `fidelity pre-screen (fake-quant error of each activation alone, 1 image): worst ${screened.slice(0, 5).map((s) => `${s.name} ${s.snrDb.toFixed(1)} dB`).join(', ')}`);
       screenedOrder = screened.map((x) => x.name);
       const chosen = screened.slice(0, candidatesWanted);
-      const start = o.startedAt ?? t0;
-      let soloSeconds = 0;
-      // How many solo runs the budget is likely to allow, from the Q/DQ pass just measured (for the ETA).
-      if (o.budgetSeconds !== undefined && images > 0) {
-        const perSolo = (qdqSeconds / images) * (Math.min(keepN, images) + 1);
-        const left = o.budgetSeconds - (performance.now() - start) / 1000;
-        soloPlanned = Math.max(0, Math.min(chosen.length, Math.floor(left / Math.max(1e-3, perSolo))));
-      } else soloPlanned = chosen.length;
+      plan?.set('solo', { units: chosen.length });
+      plan?.begin('solo');
       for (const c of chosen) {
         check();
         // Bounded: skip the remaining solo runs rather than run past the budget (the pre-screen order stands for them).
-        const spent = (performance.now() - start) / 1000;
-        if (o.budgetSeconds !== undefined && (spent >= o.budgetSeconds || (evaluated > 0 && spent + soloSeconds / evaluated > o.budgetSeconds))) {
-          log('debug', `fidelity: ${chosen.length - evaluated} solo run(s) skipped to stay within ${o.budgetSeconds.toFixed(1)} s`);
+        if (!soloFits()) {
+          log('debug', `fidelity: ${chosen.length - evaluated} solo run(s) skipped to stay within ${o.budgetSeconds?.toFixed(1) ?? '?'} s`);
           break;
         }
-        const ts = performance.now();
-        const bytes = keepQuantizers(qg.model, new Set([c.name]));
-        const solo = await open(bytes, 'disabled', `Q/DQ model with only '${c.name}' quantized`);
-        try {
-          const accs = new Map<string, AgreementAccumulator>();
-          for (const im of keep) {
-            const r = await solo.session.run(im.feeds, [...im.outputs.keys()]);
-            const ys = withScoreView(alignDetections(im.outputs, floatOutputs(r, [...im.outputs.keys()]), detOut ?? {}), detOut ?? {});
-            for (const [name, x] of withScoreView(im.outputs, detOut ?? {})) {
-              const y = ys.get(name);
-              if (!y || y.data.length !== x.data.length) continue;
-              const acc = accs.get(name) ?? new AgreementAccumulator();
-              accs.set(name, acc);
-              acc.add(x.data, y.data);
-            }
-          }
-          const w = worst([...accs.values()].map((acc) => acc.result()));
-          sensitivity.push({ name: c.name, snrDb: w.snrDb, cosine: w.cosine });
-        } finally {
-          await solo.release();
-        }
-        evaluated++;
-        soloSeconds += (performance.now() - ts) / 1000;
-        if (evaluated > soloPlanned) soloPlanned = evaluated;
-        tick(keep.length + 1);
+        await runSolo(c.name);
+        tick('solo');
       }
       sensitivity = sensitivity.sort((p, q) => p.snrDb - q.snrDb || p.cosine - q.cosine || (p.name < q.name ? -1 : p.name > q.name ? 1 : 0));
     }
+    // What the plan still counted (no sensitivity runs, fewer images than planned) is over.
+    for (const id of ['images', 'prescreen', 'solo']) if (plan?.has(id)) plan.end(id);
     const suggestedFp16 = sensitivity
       .filter((s) => s.snrDb < SUGGEST_BELOW_DB && s.snrDb < full.snrDb + SUGGEST_SHARE_DB)
       .slice(0, o.suggest)
@@ -271,6 +333,7 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
       sensitivityEvaluated: evaluated,
       ranking: [...new Set([...sensitivity.map((x) => x.name), ...screenedOrder])],
       qdqSeconds,
+      ...(o.keepImages ? { held, fp32Seconds } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
@@ -398,3 +461,4 @@ export function splitBatch(batch: Batch, rank: number | undefined, d0: unknown):
   if (batch.count === 1 && (d0 === undefined || d0 === 1 || typeof d0 !== 'number')) return [new ort.Tensor('float32', batch.data, dims)];
   return perSample(true);
 }
+

@@ -18,13 +18,12 @@ import type { CalibrationAlgorithm } from '../../../shared/request.js';
 import type { FidelityReport, FloatTensor, Int8SearchReport, Int8SearchStep } from '../../../shared/report.js';
 import { checkTarget, targetScore, type Int8Target, type TargetCheck } from '../../../shared/int8-target.js';
 import { runtimeError, createSession, type LogFn, type ProviderChoice, type StudioSession } from '../runtime/index.js';
-import type { Batch } from '../data/types.js';
-import { decodeModel, valueInfoTensor } from '../onnx/index.js';
 import { cancelledError } from '../cancel.js';
+import { StagePlan } from '../progress-plan.js';
 import { AgreementAccumulator, fakeQuantError } from './metrics.js';
 import { DetectionAccumulator, findDetectionOutputs } from './detections.js';
 import { withExtraOutputs, type QuantizedActivation } from './qdq-graph.js';
-import { alignDetections, floatOutputs, splitBatch, withScoreView, type Outputs } from './fidelity.js';
+import { alignDetections, floatOutputs, withScoreView, type Outputs } from './fidelity.js';
 
 export interface HeldImage {
   feeds: Record<string, ort.Tensor>;
@@ -57,37 +56,10 @@ export class Int8Evaluator {
     readonly fp32Seconds: number,
   ) {}
 
-  static async create(o: { model: Uint8Array; inputName?: string; batches: AsyncIterable<Batch>; maxImages: number; provider: ProviderChoice; signal?: AbortSignal; log?: LogFn; threads?: number; onImage?: () => void }): Promise<Int8Evaluator> {
-    const log = o.log ?? (() => undefined);
-    const g = decodeModel(o.model).graph!;
-    const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-    const inputs = (g.input ?? []).filter((i) => i.name && !inits.has(i.name));
-    const input = (o.inputName ? inputs.find((i) => i.name === o.inputName) : undefined) ?? inputs[0];
-    const inputName = input?.name ?? '';
-    const rank = input ? valueInfoTensor(input)?.shape?.length : undefined;
-    const d0 = input ? valueInfoTensor(input)?.shape?.[0] : undefined;
-    const names = (g.output ?? []).map((v) => v.name ?? '').filter((n) => n !== '');
-    const t0 = performance.now();
-    const fp32 = await open(o.model, 'all', o.provider, log, o.threads, 'FP32 model');
-    const images: HeldImage[] = [];
-    try {
-      outer: for await (const batch of o.batches) {
-        for (const feed of splitBatch(batch, rank, d0)) {
-          if (images.length >= o.maxImages) break outer;
-          if (o.signal?.aborted) throw cancelledError('The fidelity check');
-          const feeds = { [inputName]: feed };
-          const r = await fp32.session.run(feeds, names).catch((e: unknown) => {
-            throw runtimeError(e, 'ONNX Runtime failed running the FP32 model');
-          });
-          images.push({ feeds, outputs: floatOutputs(r, names) });
-          o.onImage?.();
-        }
-      }
-    } finally {
-      await fp32.release();
-    }
-    const shapes = images[0] ? [...images[0].outputs].map(([name, x]) => ({ name, dims: x.dims })) : [];
-    return new Int8Evaluator(o.model, inputName, images, findDetectionOutputs(shapes), o.provider, log, o.threads, (performance.now() - t0) / 1000);
+  /** From images whose FP32 outputs were already computed (the fidelity check's pass, runFidelity keepImages). */
+  static fromImages(o: { model: Uint8Array; inputName: string; images: HeldImage[]; provider: ProviderChoice; log?: LogFn; threads?: number; fp32Seconds: number }): Int8Evaluator {
+    const shapes = o.images[0] ? [...o.images[0].outputs].map(([name, x]) => ({ name, dims: x.dims })) : [];
+    return new Int8Evaluator(o.model, o.inputName, o.images, findDetectionOutputs(shapes), o.provider, o.log ?? (() => undefined), o.threads, o.fp32Seconds);
   }
 
   /** Run a Q/DQ model on every held-out image and compare with the FP32 outputs. */
@@ -204,7 +176,13 @@ export interface SearchOptions {
   evalSecondsHint?: number;
   signal?: AbortSignal;
   log?: LogFn;
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * The stage's plan (progress-plan.ts, clock performance.now()): the search plans its phases there
+   * — 'local' (the FP32 run for the tensors' own errors, when not given) and 'evals' (evaluations
+   * of the cost measured by the check, capped by the bound) — and calls onProgress after each unit.
+   */
+  plan?: StagePlan;
+  onProgress?: () => void;
 }
 
 export interface SearchResult {
@@ -221,22 +199,23 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
   const t0 = performance.now();
   const log = o.log ?? (() => undefined);
   const ev = o.evaluator;
-  const perEval = Math.max(1, ev.images.length);
   const steps: Int8SearchStep[] = [];
   let evaluations = 0;
   let evalSeconds = 0;
-  let done = 0;
   const quantized = o.activations.map((a) => a.name);
-  // Plan for the ETA: the algorithm mixes, or galloping and bisection over the fallback ranking.
-  const algEvals = o.alternatives ? ALGORITHMS.length : 0;
-  // Typical: a pass within a few gallop steps and as many bisection steps.
-  const fallbackEvals = Math.max(1, Math.ceil(Math.log2(quantized.length + 1)));
-  let planned = algEvals + fallbackEvals;
   const elapsed = () => (performance.now() - t0) / 1000;
-  // The plan never runs past the time bound: what the remaining budget allows at the mean evaluation time.
-  const meanEval = () => (evaluations === 0 ? (o.evalSecondsHint ?? 0) : evalSeconds / evaluations);
-  const affordable = () => (meanEval() <= 0 ? Infinity : evaluations + Math.max(0, Math.floor((o.budgetSeconds - elapsed()) / meanEval())));
-  const progress = () => o.onProgress?.(done, Math.max(done, Math.min(planned, affordable()) * perEval));
+  // The plan (in seconds, for progress and ETA): the evaluations of the current phase plus the
+  // fallback's first step, each at the cost the check measured (then as measured here), only as
+  // many as fit in the bound; re-planned as steps miss or pass.
+  const plan = o.plan ?? new StagePlan();
+  const baseMet = checkTarget(o.baseMeasured, o.target).every((c) => c.ok);
+  const needLocal = !!o.alternatives && o.alternatives.size > 0 && !(o.localSnr && [...o.alternatives.keys()].every((n) => o.localSnr!.has(n)));
+  const evalPrior = o.evalSecondsHint !== undefined && o.evalSecondsHint > 0 ? { unitSeconds: o.evalSecondsHint } : {};
+  const planEvals = (units: number) => plan.set('evals', { units, ...evalPrior, capAt: t0 + o.budgetSeconds * 1000 });
+  if (needLocal && !baseMet) plan.set('local', { units: 1, ...(ev.fp32Seconds > 0 && ev.images.length > 0 ? { unitSeconds: ev.fp32Seconds / ev.images.length } : {}) });
+  planEvals(baseMet ? 0 : (o.alternatives && o.alternatives.size > 0 ? ALGORITHMS.length : 0) + 1);
+  const progress = () => o.onProgress?.();
+  progress();
   const canAfford = () => elapsed() + (evaluations === 0 ? (o.evalSecondsHint ?? 0) : evalSeconds / evaluations) <= o.budgetSeconds;
   let stoppedBy: Int8SearchReport['stoppedBy'] = 'exhausted';
 
@@ -248,10 +227,13 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
 
   const evaluate = async (amax: ReadonlyMap<string, number>, float: ReadonlySet<string>): Promise<{ measured: Measured; checks: TargetCheck[]; score: number; seconds: number }> => {
     const ts = performance.now();
-    const measured = await ev.evaluate(o.buildQdq(amax, float), { ...(o.signal ? { signal: o.signal } : {}), onImage: () => { done++; progress(); } });
+    if (evaluations === 0) plan.begin('evals');
+    const measured = await ev.evaluate(o.buildQdq(amax, float), o.signal ? { signal: o.signal } : {});
     const seconds = (performance.now() - ts) / 1000;
     evaluations++;
     evalSeconds += seconds;
+    // Progress goes out after the caller's re-plan (a step that missed adds work), not before.
+    plan.unit('evals');
     const checks = checkTarget(measured, o.target);
     return { measured, checks, score: targetScore(checks), seconds };
   };
@@ -274,10 +256,13 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
       const alts = o.alternatives;
       const names = quantized.filter((n) => alts.has(n));
       const given = o.localSnr;
-      const local =
-        given && names.every((n) => given.has(n))
-          ? new Map(names.map((n) => [n, ALGORITHMS.map((a) => given.get(n)![a])]))
-          : await ev.localSnr(new Map(names.map((n) => [n, ALGORITHMS.map((a) => alts.get(n)![a])])), o.signal ? { signal: o.signal } : {});
+      let local: Map<string, number[]>;
+      if (given && names.every((n) => given.has(n))) local = new Map(names.map((n) => [n, ALGORITHMS.map((a) => given.get(n)![a])]));
+      else {
+        if (plan.has('local')) plan.begin('local');
+        local = await ev.localSnr(new Map(names.map((n) => [n, ALGORITHMS.map((a) => alts.get(n)![a])])), o.signal ? { signal: o.signal } : {});
+        if (plan.has('local')) plan.unit('local');
+      }
       const choice = new Map<string, CalibrationAlgorithm>();
       for (const n of names) {
         const snr = local.get(n);
@@ -291,8 +276,9 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
       const localOf = (n: string) => choice.get(n) ?? o.algorithm;
       if (names.some((n) => localOf(n) !== o.algorithm)) mixes.push({ label: `per-tensor algorithm by each tensor's own error (${counts(localOf)})`, of: localOf });
       for (const a of ALGORITHMS) if (a !== o.algorithm) mixes.push({ label: `${a} for every tensor`, of: () => a });
-      // Planned per phase: the ETA assumes this phase reaches the target (re-planned if it does not).
-      planned = mixes.length;
+      // Planned: these mixes and the fallback's first step (dropped if a mix meets the target).
+      planEvals(evaluations + mixes.length + 1);
+      progress();
       for (const mix of mixes) {
         if (!canAfford()) {
           stoppedBy = 'budget';
@@ -314,12 +300,14 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
           stoppedBy = 'target-met';
           break;
         }
+        progress();
       }
     }
     // 2. Float fallback, most sensitive first: gallop k = 1, 2, 4, … then bisect.
     if (!met() && stoppedBy !== 'budget') {
       const order = fallbackOrder(rankingFor(best.algorithmOf), quantized);
-      planned = evaluations + fallbackEvals;
+      planEvals(evaluations + 1);
+      progress();
       const tryK = async (k: number) => {
         const float = new Set(order.slice(0, k));
         const r = await evaluate(best.amax, float);
@@ -342,11 +330,13 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
         }
         lo = k;
         if (!bestMiss || r.score > bestMiss.score) bestMiss = r;
-        // Still missing at k: at least one more gallop step, then bisection over (k, 2k].
-        planned = Math.max(planned, evaluations + 1 + Math.ceil(Math.log2(Math.max(1, k))));
         if (k >= order.length) break;
+        // Still missing at k: one more gallop step, then (if it passes) bisection over (k, 2k].
+        planEvals(evaluations + 1 + Math.ceil(Math.log2(Math.max(1, k))));
+        progress();
       }
-      if (pass) planned = evaluations + Math.ceil(Math.log2(Math.max(1, pass.k - lo)));
+      if (pass) planEvals(evaluations + Math.ceil(Math.log2(Math.max(1, pass.k - lo))));
+      progress();
       while (pass && pass.k - lo > 1) {
         if (!canAfford()) {
           stoppedBy = 'budget';
@@ -357,6 +347,7 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
         record(`float fallback: ${r.k} most sensitive tensor(s) kept in FP16`, r.k, r.checks, false, r.seconds);
         if (ok) pass = r;
         else lo = r.k;
+        progress();
       }
       const chosen = pass ?? (bestMiss && bestMiss.score > best.score ? bestMiss : undefined);
       if (chosen) {
@@ -370,8 +361,8 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
     if (o.signal?.aborted) throw cancelledError('The INT8 search');
     throw e;
   }
-  done = planned * perEval;
-  o.onProgress?.(done, done);
+  for (const id of ['local', 'evals']) if (plan.has(id)) plan.end(id);
+  progress();
 
   const byName = new Map(o.activations.map((a) => [a.name, a]));
   const rankOf = new Map(fallbackOrder(rankingFor(best.algorithmOf), quantized).map((n, i) => [n, i + 1]));

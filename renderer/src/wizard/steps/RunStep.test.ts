@@ -53,3 +53,29 @@ describe('Run step: a job the host has queued', () => {
     expect(shown().phase).toBe('running');
   });
 });
+
+describe('Run step: progress text', () => {
+  beforeEach(() => {
+    useJobsStore.setState({ jobs: {}, loaded: false });
+    useJobStore.getState().reset();
+  });
+
+  it('a stage planned in seconds of work (INT8 check) shows its percentage and ETA, no rate; a counted stage its units and rate', () => {
+    useJobStore.getState().starting();
+    useJobStore.getState().begin('j');
+    const batch = (seq: number, events: Parameters<typeof routeBatch>[0]['events']) => routeBatch({ jobId: 'j', seq, events }, () => undefined);
+    batch(1, [
+      { type: 'stage', stage: 'fidelity', status: 'started', time: 1000 },
+      { type: 'progress', stage: 'fidelity', done: 45, total: 100, unit: '%', eta: 12 },
+    ]);
+    const text = shown().text;
+    expect(text).toMatch(/: 45 % · ETA /);
+    expect(text).not.toMatch(/\/s|100/);
+    batch(2, [
+      { type: 'stage', stage: 'fidelity', status: 'done', time: 2000 },
+      { type: 'stage', stage: 'calibrate', status: 'started', time: 2000 },
+      { type: 'progress', stage: 'calibrate', done: 3, total: 10, unit: 'batches', rate: 1.5, eta: 4.7 },
+    ]);
+    expect(shown().text).toMatch(/: 3 \/ 10 batches · 1\.50 batches\/s · ETA /);
+  });
+});

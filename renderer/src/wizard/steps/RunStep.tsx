@@ -38,8 +38,9 @@ function StageIcon({ s }: { s: StageState }) {
   }
 }
 
-/** "12.5 MiB / 170 MiB" for bytes, "3 / 10 batches" otherwise. */
+/** "12.5 MiB / 170 MiB" for bytes, "45 %" for a stage planned in seconds of work, "3 / 10 batches" otherwise. */
 export function progressAmount(done: number, total: number, unit: string): string {
+  if (unit === '%') return `${done} %`;
   return unit === 'bytes' ? `${formatBytes(done)} / ${formatBytes(total)}` : `${done.toLocaleString()} / ${total.toLocaleString()} ${unit}`;
 }
 
