@@ -2,6 +2,7 @@
 // --max-old-space-size) and prints {"ok":true,"maxRssMiB":N,...} on the last line.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadSpec } from '../../electron/pipeline/spec/index.js';
 import { buildLabels } from '../../electron/pipeline/deploy/labels.js';
 import { nvinferConfig } from '../../electron/pipeline/deploy/dsconfig.js';
@@ -11,7 +12,12 @@ import { OutputSet } from '../../electron/pipeline/io/outputs.js';
 import { TensorfileWriter } from '../../electron/pipeline/data/tensorfile.js';
 
 const [, , which, ...args] = process.argv;
-const rssMiB = () => process.resourceUsage().maxRSS / 1024;
+// Peak resident memory of this process: VmHWM, not getrusage's maxRSS. Linux carries maxRSS over
+// fork + exec, so a child spawned by a big parent (the vitest worker) reported the parent's peak.
+const rssMiB = (): number => {
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+};
 const out: Record<string, unknown> = { case: which };
 
 switch (which) {

@@ -19,7 +19,7 @@ import { MAX_PREVIEW_PIXELS } from '../../electron/worker/reads.js';
 /**
  * Issue 11, point 4: memory stays bounded for every size limit. Each case runs the worst accepted
  * size in a child process under a V8 heap cap (--max-old-space-size) and must succeed with its
- * peak resident memory (getrusage maxRSS) under a cap. (`prlimit --as` is not usable with Node:
+ * peak resident memory (VmHWM; getrusage maxRSS would carry the vitest worker's peak over fork + exec) under a cap. (`prlimit --as` is not usable with Node:
  * V8 and WebAssembly reserve far more address space than they touch.)
  */
 
