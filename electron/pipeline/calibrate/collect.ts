@@ -10,7 +10,7 @@
  */
 import { StudioError } from '../../../shared/errors.js';
 import { DEFAULT_BINS, accumulate, addValues, emptyHistogram, histogramOf, mergeHistograms, type AbsHistogram } from './histogram.js';
-import { derivableBatchNorms, derivableRelus, sampleStep, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
+import { derivableBatchNorms, derivableRelus, foldHistogram, sampleStep, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
 import type { onnx } from '../onnx/index.js';
 
 /** How the statistics are gathered (see CalibrationResult.method). */
@@ -159,17 +159,17 @@ export class StatsCollector {
   }
 
   /**
-   * 'exact': per tensor [amax, bin width] in `scalars` and nbins int32 counts in `hist`, in
-   * tensor order (instrument.ts, STAT_OUTPUTS.scalars / hist).
+   * 'exact': per tensor [amax, bin width] in `scalars` and 2·nbins int32 signed-index counts in
+   * `hist`, in tensor order (instrument.ts, STAT_OUTPUTS.scalars / hist; foldHistogram).
    */
   addExact(scalars: Float32Array, hist: Int32Array): void {
     const nb = this.nbins;
-    if (scalars.length !== 2 * this.tensors.length || hist.length !== nb * this.tensors.length) {
-      throw new StudioError('E_INTERNAL', `exact calibration statistics have ${scalars.length} scalars and ${hist.length} counts, expected ${2 * this.tensors.length} and ${nb * this.tensors.length}`, 'Please report this bug.');
+    if (scalars.length !== 2 * this.tensors.length || hist.length !== 2 * nb * this.tensors.length) {
+      throw new StudioError('E_INTERNAL', `exact calibration statistics have ${scalars.length} scalars and ${hist.length} counts, expected ${2 * this.tensors.length} and ${2 * nb * this.tensors.length}`, 'Please report this bug.');
     }
     for (let k = 0; k < this.tensors.length; k++) {
       const m = scalars[2 * k]!;
-      if (this.addAmax(k, m)) this.hists[k] = accumulate(this.hists[k]!, hist.subarray(k * nb, (k + 1) * nb), Math.round(Math.log2(scalars[2 * k + 1]!)), m);
+      if (this.addAmax(k, m)) this.hists[k] = accumulate(this.hists[k]!, foldHistogram(hist.subarray(2 * k * nb, 2 * (k + 1) * nb), nb), Math.round(Math.log2(scalars[2 * k + 1]!)), m);
     }
   }
 

@@ -2,7 +2,7 @@ import ort from 'onnxruntime-node';
 import { StudioError } from '../../../shared/errors.js';
 import type { CalibrationAlgorithm } from '../../../shared/request.js';
 import type { Batch } from '../data/types.js';
-import { DataType, decodeModel, encodeModel, float16ToFloat32, getOpset, type Dim, type onnx } from '../onnx/index.js';
+import { DataType, decodeModel, encodeModel, float16ToFloat32, forEachNode, getOpset, isDefaultDomain, type Dim, type onnx } from '../onnx/index.js';
 import { createSession, runtimeError, type GraphOptimization, type LogFn, type ProviderChoice, type StudioSession } from '../runtime/index.js';
 import { DEFAULT_BINS, type HistogramSummary } from './histogram.js';
 import { STAT_OUTPUTS, probeModel, statsModel, type CalibTensor, type ChunkLayout } from './instrument.js';
@@ -126,7 +126,15 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
 
   const wantHist = opts.algorithm !== 'minmax';
   let method: CalibrationResult['method'] = wantHist ? (opts.histogram ?? 'sampled') : 'minmax';
-  if (method === 'exact' && opset < 16) {
+  // Opset 16 only changed RoiAlign's meaning (its coordinate_transformation_mode default); every
+  // other opset-16 change adds types or optional attributes. So an opset-15 graph without RoiAlign
+  // runs unchanged as opset 16, and its statistics graph can use ScatterElements' reduction.
+  let statsOpset = opset;
+  if (method === 'exact' && opset === 15 && !hasNode(model.graph!, 'RoiAlign')) {
+    statsOpset = 16;
+    log('debug', 'opset 15 graph without RoiAlign: the statistics graph imports opset 16 for its exact histograms');
+  }
+  if (method === 'exact' && statsOpset < 16) {
     log('warn', `opset ${opset} has no ScatterElements reduction (needs 16): using sampled histograms instead of exact ones`);
     method = 'sampled';
   }
@@ -148,6 +156,7 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
       ? { model: probeModel(model, plan.runnable, tensors.map((t) => t.name)), layout: new Map<string, ChunkLayout>() }
       : statsModel(model, plan.runnable, tensors, method, { nbins, sampleTarget, derived: derivedNames, perChannel, opset, shapes });
   const calModel = built.model;
+  if (statsOpset !== opset) calModel.opsetImport = (calModel.opsetImport ?? []).map((o) => (isDefaultDomain(o.domain) ? { ...o, version: statsOpset } : o));
   const tEnc = performance.now();
   const bytes = encodeModel(calModel);
   log('debug', `statistics graph: ${calModel.graph!.node!.length} nodes, ${(bytes.length / 2 ** 20).toFixed(1)} MiB, encoded in ${((performance.now() - tEnc) / 1000).toFixed(2)} s`);
@@ -276,6 +285,15 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     method, sampleTarget: method === 'sampled' ? sampleTarget : null, opset };
   if (session.notice !== undefined) result.notice = session.notice;
   return result;
+}
+
+/** A default-domain node of this type anywhere in the graph or its subgraphs. */
+function hasNode(graph: onnx.GraphProto.$Properties, opType: string): boolean {
+  let found = false;
+  forEachNode(graph, (n) => {
+    if (n.opType === opType && isDefaultDomain(n.domain)) found = true;
+  });
+  return found;
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
