@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { DataType, encodeModel, makeNode, makeValueInfo, onnx } from '../onnx/index.js';
 import { mulberry32 } from '../onnx/testing.js';
-import { StatsCollector, type CollectorConfig } from './collect.js';
+import { StatsCollector, planExactDerivations, type CollectorConfig } from './collect.js';
 import { emptyHistogram, histogramOf, mergeHistograms, type AbsHistogram } from './histogram.js';
 import { STAT_OUTPUTS, foldHistogram, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
 
@@ -124,17 +124,17 @@ describe('StatsCollector on hand-made statistics chunks', () => {
 });
 
 describe('statistics graph + collector on real ONNX Runtime sessions', () => {
-  /** x → Identity → y, x → Neg → z, x → Relu → r: calibrate all four, static or dynamic length. */
+  /** x → Identity → y, x → Neg → z, x → Relu → r, Concat(y, z, r, y) → c: calibrate all, static or dynamic length. */
   function model(n: number | null): onnx.ModelProto {
     const g = onnx.GraphProto.create({
       name: 'g',
-      node: [makeNode('Identity', ['x'], ['y']), makeNode('Neg', ['x'], ['z']), makeNode('Relu', ['x'], ['r'])],
+      node: [makeNode('Identity', ['x'], ['y']), makeNode('Neg', ['x'], ['z']), makeNode('Relu', ['x'], ['r']), makeNode('Concat', ['y', 'z', 'r', 'y'], ['c'], { axis: 0 })],
       input: [makeValueInfo('x', DataType.FLOAT, [n ?? 'N'])],
       output: [makeValueInfo('y', DataType.FLOAT, [n ?? 'N']), makeValueInfo('z', DataType.FLOAT, [n ?? 'N']), makeValueInfo('r', DataType.FLOAT, [n ?? 'N'])],
     });
     return onnx.ModelProto.create({ irVersion: 8, opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: 17 })], graph: g });
   }
-  const tensors: CalibTensor[] = ['x', 'y', 'z', 'r'].map((name) => ({ name, elemType: DataType.FLOAT }));
+  const tensors: CalibTensor[] = ['x', 'y', 'z', 'r', 'c'].map((name) => ({ name, elemType: DataType.FLOAT }));
   /** Values with exact bin edges on both signs (w = 1/16 for amax 3.5 at 64 bins), zeros and noise. */
   function values(len: number, seed: number): Float32Array {
     const rnd = mulberry32(seed);
@@ -143,14 +143,16 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
     return v;
   }
 
-  async function run(form: 'exact' | 'sampled', n: number | null, sampleTarget: number, feeds: Float32Array[]): Promise<StatsCollector> {
+  async function run(form: 'exact' | 'sampled', n: number | null, sampleTarget: number, feeds: Float32Array[], deriveConcat = true): Promise<StatsCollector> {
     const m = model(n);
     const relus = new Map([['r', 'x']]);
-    const derived = form === 'sampled' ? new Set(relus.keys()) : new Set<string>();
-    const shapes = new Map(tensors.map((t) => [t.name, n === null ? null : [n]]));
-    const built = statsModel(m, [0, 1, 2], tensors, form, { nbins: NB, sampleTarget, derived, opset: 17, shapes });
+    const concats = planExactDerivations(m.graph!, [0, 1, 2, 3], tensors).concats;
+    expect([...concats]).toEqual([['c', ['y', 'z', 'r', 'y']]]);
+    const derived = form === 'sampled' ? new Set(relus.keys()) : deriveConcat ? new Set(concats.keys()) : new Set<string>();
+    const shapes = new Map(tensors.map((t) => [t.name, n === null ? null : [t.name === 'c' ? 4 * n : n]]));
+    const built = statsModel(m, [0, 1, 2, 3], tensors, form, { nbins: NB, sampleTarget, derived, opset: 17, shapes });
     const s = await ort.InferenceSession.create(encodeModel(built.model), { intraOpNumThreads: 1 });
-    const c = new StatsCollector({ tensors, method: form, histograms: true, bins: NB, sampleTarget, layout: built.layout, ...(form === 'sampled' ? { relus } : {}) });
+    const c = new StatsCollector({ tensors, method: form, histograms: true, bins: NB, sampleTarget, layout: built.layout, ...(form === 'sampled' ? { relus } : deriveConcat ? { concats } : {}) });
     try {
       for (const x of feeds) {
         const out = await s.run({ x: new ort.Tensor('float32', x, [x.length]) });
@@ -163,18 +165,23 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
     return c;
   }
 
-  it('exact: every value counted, equal bin for bin to histogramming the whole tensors in JS', async () => {
-    const feeds = [values(5000, 1), values(3001, 2).map((v) => v / 8)];
-    const c = await run('exact', null, 1, feeds);
+  it('exact: every value counted, equal bin for bin to histogramming the whole tensors in JS; a Concat output derived from its inputs', async () => {
+    const feeds = [values(5000, 1), values(3001, 2).map((v) => v / 8), values(4000, 5).map((v) => (v < 0 ? v * 5 : v))];
     const want: Record<string, number[][]> = {
       x: feeds.map((f) => Array.from(f)),
       y: feeds.map((f) => Array.from(f)),
       z: feeds.map((f) => Array.from(f, (v) => -v)),
       r: feeds.map((f) => Array.from(f, (v) => Math.max(v, 0))),
     };
-    for (const t of c.results()) {
-      expect(t.amax, t.name).toBe(Math.max(...want[t.name]!.map(maxAbs)));
-      expect(t.histogram, t.name).toEqual(reference(want[t.name]!));
+    // In the third run min(x) = −17.5 and max(x) = 3.5: r's bins are 8× finer than y's and z's,
+    // so the Concat's histogram needs r's coarsened.
+    want.c = feeds.map((_, i) => [...want.y![i]!, ...want.z![i]!, ...want.r![i]!, ...want.y![i]!]);
+    for (const deriveConcat of [true, false]) {
+      const c = await run('exact', null, 1, feeds, deriveConcat);
+      for (const t of c.results()) {
+        expect(t.amax, t.name).toBe(Math.max(...want[t.name]!.map(maxAbs)));
+        expect(t.histogram, `${t.name}, concat derived: ${deriveConcat}`).toEqual(reference(want[t.name]!));
+      }
     }
   });
 

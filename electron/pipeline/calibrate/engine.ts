@@ -6,7 +6,7 @@ import { DataType, decodeModel, encodeModel, float16ToFloat32, forEachNode, getO
 import { createSession, runtimeError, type GraphOptimization, type LogFn, type ProviderChoice, type StudioSession } from '../runtime/index.js';
 import { DEFAULT_BINS, type HistogramSummary } from './histogram.js';
 import { STAT_OUTPUTS, probeModel, statsModel, type CalibTensor, type ChunkLayout } from './instrument.js';
-import { StatsCollector, noDerivations, planDerivations } from './collect.js';
+import { StatsCollector, noDerivations, planDerivations, planExactDerivations } from './collect.js';
 import { tensorThresholds } from './thresholds.js';
 import { MIN_AMAX, scaleForAmax } from './cache.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
@@ -146,9 +146,15 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   const sampleTarget = Math.max(1, Math.floor(opts.sampleTarget ?? DEFAULT_SAMPLE_TARGET));
 
   // Statistics that follow exactly from another tensor's (Relu outputs, BatchNormalization inputs).
-  const derivations = method === 'minmax' || method === 'sampled' ? planDerivations(model.graph!, plan.runnable, tensors, new Map([...types].map(([n, i]) => [n, i.rank]))) : noDerivations();
-  const { relus: reluDerived, batchNorms: bnDerived, derived: derivedNames, perChannel } = derivations;
-  if (derivedNames.size > 0) log('debug', `${reluDerived.size} Relu outputs and ${bnDerived.size} BatchNormalization inputs take their statistics from related tensors`);
+  const derivations =
+    method === 'minmax' || method === 'sampled'
+      ? planDerivations(model.graph!, plan.runnable, tensors, new Map([...types].map(([n, i]) => [n, i.rank])))
+      : method === 'exact'
+        ? planExactDerivations(model.graph!, plan.runnable, tensors)
+        : noDerivations();
+  const { relus: reluDerived, batchNorms: bnDerived, concats, derived: derivedNames, perChannel } = derivations;
+  if (reluDerived.size + bnDerived.size > 0) log('debug', `${reluDerived.size} Relu outputs and ${bnDerived.size} BatchNormalization inputs take their statistics from related tensors`);
+  if (concats.size > 0) log('debug', `${concats.size} Concat outputs take their histograms from their inputs'`);
 
   const shapes = new Map([...types].map(([n, i]) => [n, i.shape]));
   const built =
@@ -170,7 +176,7 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     throw runtimeError(e, 'ONNX Runtime could not load the calibration graph');
   }
 
-  const collector = new StatsCollector({ tensors, method, histograms: wantHist, bins: nbins, sampleTarget, layout: built.layout, relus: reluDerived, batchNorms: bnDerived });
+  const collector = new StatsCollector({ tensors, method, histograms: wantHist, bins: nbins, sampleTarget, layout: built.layout, relus: reluDerived, batchNorms: bnDerived, concats });
   let samples = 0;
   let runs = 0;
   let done = 0;

@@ -239,9 +239,9 @@ export function statsModel(
     K.invln2 = constant('__calib_invln2', [1], Float32Array.of(1 / Math.LN2));
     K.two = constant('__calib_two', [1], Float32Array.of(2));
     K.half = constant('__calib_half', [1], Float32Array.of(0.5));
+    K.onei = constant('__calib_one_i32', [], Int32Array.of(1));
     K.zeros = constant('__calib_zeros', [2 * nbins], new Int32Array(2 * nbins));
   }
-  const onesValue = makeTensor('value', [1], Int32Array.of(1));
   const layout = new Map<string, ChunkLayout>();
   const stepConsts = new Map<number, string>();
 
@@ -298,7 +298,9 @@ export function statsModel(
       const down = add('Cast', [add('Greater', [add('Mul', [w0, K.half!]), r])], { to: DataType.FLOAT });
       const w = add('Mul', [w0, add('Pow', [K.two!, add('Sub', [up, down])])]);
       const idx = add('Cast', [add('Mul', [flat, add('Reciprocal', [w])])], { to: DataType.INT32 });
-      const ones = add('ConstantOfShape', [add('Shape', [idx])], { value: onesValue });
+      // Ones shaped like idx, computed from idx: ConstantOfShape(Shape(idx)) would be constant-folded
+      // for a static shape into an initializer of N ones per tensor (ISNet: +3 GiB, +15 s setup).
+      const ones = add('Clip', [idx, K.onei!, K.onei!]);
       finals.push(add('ScatterElements', [K.zeros!, idx, ones], { axis: 0, reduction: 'add' }));
       floats.push(m, w);
     } else {
