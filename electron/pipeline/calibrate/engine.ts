@@ -160,7 +160,7 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   const built =
     method === 'fetch'
       ? { model: probeModel(model, plan.runnable, tensors.map((t) => t.name)), layout: new Map<string, ChunkLayout>() }
-      : statsModel(model, plan.runnable, tensors, method, { nbins, sampleTarget, derived: derivedNames, perChannel, opset, shapes });
+      : statsModel(model, plan.runnable, tensors, method, { nbins, sampleTarget, derived: derivedNames, perChannel, opset, shapes, ...(method === 'exact' ? { reluSources: new Set(reluDerived.values()) } : {}) });
   const calModel = built.model;
   if (statsOpset !== opset) calModel.opsetImport = (calModel.opsetImport ?? []).map((o) => (isDefaultDomain(o.domain) ? { ...o, version: statsOpset } : o));
   const tEnc = performance.now();

@@ -6,7 +6,7 @@ type Node = onnx.NodeProto.$Properties;
 export const STAT_OUTPUTS = {
   /** minmax / sampled: per tensor [max, min] or [max, min, n, n sampled values]. */
   stats: '__calib_stats',
-  /** exact: per tensor [amax, bin width]. */
+  /** exact: per reduced tensor [amax, bin width], or [amax, w, max(x, 0), w₊] for a Relu source. */
   scalars: '__calib_scalars',
   /**
    * exact: per tensor 2·nbins int32 counts of the signed bin index trunc(x/w): bins 0…nbins−1 for
@@ -209,6 +209,12 @@ export function statsModel(
     perChannel?: ReadonlyMap<string, number>;
     opset?: number;
     shapes?: ReadonlyMap<string, Dim[] | null>;
+    /**
+     * 'exact': tensors x whose Relu output is derived from x's chunk. Their chunk has 4 scalars
+     * [amax, w, max(x, 0), w₊] and counts x ≥ 0 at the Relu output's own width w₊ ≤ w (see
+     * StatsCollector.addExact), so both histograms follow exactly from one pass.
+     */
+    reluSources?: ReadonlySet<string>;
   },
 ): { model: onnx.ModelProto; layout: Map<string, ChunkLayout> } {
   const g = model.graph!;
@@ -239,6 +245,7 @@ export function statsModel(
     K.invln2 = constant('__calib_invln2', [1], Float32Array.of(1 / Math.LN2));
     K.two = constant('__calib_two', [1], Float32Array.of(2));
     K.half = constant('__calib_half', [1], Float32Array.of(0.5));
+    K.zerof = constant('__calib_zero_f', [1], Float32Array.of(0));
     K.onei = constant('__calib_one_i32', [], Int32Array.of(1));
     K.zeros = constant('__calib_zeros', [2 * nbins], new Int32Array(2 * nbins));
   }
@@ -290,19 +297,32 @@ export function statsModel(
       // No Abs pass (ORT's CPU Abs costs ~4 ns per value, 10× a reduction): amax from the two
       // reductions, and signed bin indices; negative ones land at the top of a 2·nbins histogram.
       const flat = add('Reshape', [x, K.flat!]);
-      const m = add('Max', [add('ReduceMax', [flat], { keepdims: 1 }), add('Neg', [add('ReduceMin', [flat], { keepdims: 1 })])]);
-      const r = add('Max', [add('Mul', [m, K.invn!]), K.tiny!]);
-      const l = add('Floor', [add('Mul', [add('Log', [r]), K.invln2!])]);
-      const w0 = add('Mul', [add('Pow', [K.two!, l]), K.two!]);
-      const up = add('Cast', [add('Not', [add('Greater', [w0, r])])], { to: DataType.FLOAT });
-      const down = add('Cast', [add('Greater', [add('Mul', [w0, K.half!]), r])], { to: DataType.FLOAT });
-      const w = add('Mul', [w0, add('Pow', [K.two!, add('Sub', [up, down])])]);
-      const idx = add('Cast', [add('Mul', [flat, add('Reciprocal', [w])])], { to: DataType.INT32 });
-      // Ones shaped like idx, computed from idx: ConstantOfShape(Shape(idx)) would be constant-folded
-      // for a static shape into an initializer of N ones per tensor (ISNet: +3 GiB, +15 s setup).
+      const mx = add('ReduceMax', [flat], { keepdims: 1 });
+      const m = add('Max', [mx, add('Neg', [add('ReduceMin', [flat], { keepdims: 1 })])]);
+      // w = the smallest power of two with nbins·w > amax (amax ≥ nbins·2^-121).
+      const widthOf = (amax: string): string => {
+        const r = add('Max', [add('Mul', [amax, K.invn!]), K.tiny!]);
+        const l = add('Floor', [add('Mul', [add('Log', [r]), K.invln2!])]);
+        const w0 = add('Mul', [add('Pow', [K.two!, l]), K.two!]);
+        const up = add('Cast', [add('Not', [add('Greater', [w0, r])])], { to: DataType.FLOAT });
+        const down = add('Cast', [add('Greater', [add('Mul', [w0, K.half!]), r])], { to: DataType.FLOAT });
+        return add('Mul', [w0, add('Pow', [K.two!, add('Sub', [up, down])])]);
+      };
+      const w = widthOf(m);
+      let idx: string;
+      if (opts.reluSources?.has(t.name)) {
+        // Negative values at x's width, the rest at the Relu output's (finer or equal) width.
+        const mPos = add('Max', [mx, K.zerof!]);
+        const wPos = widthOf(mPos);
+        const scale = add('Where', [add('Less', [flat, K.zerof!]), add('Reciprocal', [w]), add('Reciprocal', [wPos])]);
+        idx = add('Cast', [add('Mul', [flat, scale])], { to: DataType.INT32 });
+        floats.push(m, w, mPos, wPos);
+      } else {
+        idx = add('Cast', [add('Mul', [flat, add('Reciprocal', [w])])], { to: DataType.INT32 });
+        floats.push(m, w);
+      }
       const ones = add('Clip', [idx, K.onei!, K.onei!]);
       finals.push(add('ScatterElements', [K.zeros!, idx, ones], { axis: 0, reduction: 'add' }));
-      floats.push(m, w);
     } else {
       const shape = opts.shapes?.get(t.name) ?? null;
       const staticDims = shape !== null && shape.length > 0 && shape.every((d): d is number => typeof d === 'number') ? shape : null;
