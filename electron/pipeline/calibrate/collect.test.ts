@@ -143,7 +143,7 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
     return v;
   }
 
-  async function run(form: 'exact' | 'sampled', n: number | null, sampleTarget: number, feeds: Float32Array[], deriveConcat = true): Promise<StatsCollector> {
+  async function run(form: 'exact' | 'sampled', n: number | null, sampleTarget: number, feeds: Float32Array[], deriveConcat = true, exactChunk?: number): Promise<StatsCollector> {
     const m = model(n);
     const relus = new Map([['r', 'x']]);
     const exact = planExactDerivations(m.graph!, [0, 1, 2, 3], tensors);
@@ -153,7 +153,8 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
     const derived = form === 'sampled' ? new Set(relus.keys()) : deriveConcat ? exact.derived : new Set<string>();
     const shapes = new Map(tensors.map((t) => [t.name, n === null ? null : [t.name === 'c' ? 4 * n : n]]));
     const reluSources = form === 'exact' && deriveConcat ? new Set(['x']) : new Set<string>();
-    const built = statsModel(m, [0, 1, 2, 3], tensors, form, { nbins: NB, sampleTarget, derived, opset: 17, shapes, reluSources });
+    const built = statsModel(m, [0, 1, 2, 3], tensors, form, { nbins: NB, sampleTarget, derived, opset: 17, shapes, reluSources, ...(exactChunk ? { exactChunk } : {}) });
+    if (exactChunk && n !== null) expect(built.model.graph!.node!.filter((k) => k.opType === 'Split').length).toBeGreaterThan(0);
     const s = await ort.InferenceSession.create(encodeModel(built.model), { intraOpNumThreads: 1 });
     const c = new StatsCollector({ tensors, method: form, histograms: true, bins: NB, sampleTarget, layout: built.layout, ...(form === 'sampled' || deriveConcat ? { relus } : {}), ...(form === 'exact' && deriveConcat ? { concats } : {}) });
     try {
@@ -185,6 +186,22 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
         expect(t.amax, t.name).toBe(Math.max(...want[t.name]!.map(maxAbs)));
         expect(t.histogram, `${t.name}, derived: ${deriveConcat}`).toEqual(reference(want[t.name]!));
       }
+    }
+  });
+
+  it('exact: static tensors counted in pieces (Split, ScatterElements chained) give the same histograms', async () => {
+    const n = 5000;
+    const feeds = [values(n, 7), values(n, 8).map((v) => (v < 0 ? v * 3 : v / 2))];
+    const want: Record<string, number[][]> = {
+      x: feeds.map((f) => Array.from(f)),
+      y: feeds.map((f) => Array.from(f)),
+      z: feeds.map((f) => Array.from(f, (v) => -v)),
+      r: feeds.map((f) => Array.from(f, (v) => Math.max(v, 0))),
+    };
+    want.c = feeds.map((_, i) => [...want.y![i]!, ...want.z![i]!, ...want.r![i]!, ...want.y![i]!]);
+    for (const deriveConcat of [true, false]) {
+      const c = await run('exact', n, 1, feeds, deriveConcat, 1024);
+      for (const t of c.results()) expect(t.histogram, `${t.name}, derived: ${deriveConcat}`).toEqual(reference(want[t.name]!));
     }
   });
 

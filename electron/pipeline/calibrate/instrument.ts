@@ -152,6 +152,12 @@ export function foldHistogram(signed: Int32Array, nbins: number): Int32Array {
   return out;
 }
 
+/**
+ * Largest piece counted by one ScatterElements in the exact form: its int64 copy of the indices
+ * (16 MiB) then stays below glibc's largest dynamic mmap threshold (32 MiB) and is reused.
+ */
+export const EXACT_CHUNK = 2 ** 21;
+
 /** Sample stride: odd, about size/S, so ⅔S…2S values are kept (all when size < 2S). */
 export function sampleStep(size: number, target: number): number {
   return 2 * Math.floor(size / (2 * Math.max(1, Math.floor(target)))) + 1;
@@ -215,6 +221,8 @@ export function statsModel(
      * StatsCollector.addExact), so both histograms follow exactly from one pass.
      */
     reluSources?: ReadonlySet<string>;
+    /** 'exact': largest piece per ScatterElements for static shapes (default EXACT_CHUNK; tests use less). */
+    exactChunk?: number;
   },
 ): { model: onnx.ModelProto; layout: Map<string, ChunkLayout> } {
   const g = model.graph!;
@@ -251,6 +259,7 @@ export function statsModel(
   }
   const layout = new Map<string, ChunkLayout>();
   const stepConsts = new Map<number, string>();
+  const splitConsts = new Map<number, string>();
 
   // Sample x[0], x[s], x[2s], … of the flattened tensor, s = sampleStep(size). A static shape gets
   // a constant step and no n in the chunk (JS knows both); a dynamic one computes the step in-graph
@@ -323,8 +332,30 @@ export function statsModel(
         idx = add('Cast', [add('Mul', [flat, add('Reciprocal', [w])])], { to: DataType.INT32 });
         floats.push(m, w);
       }
-      const ones = add('Clip', [idx, K.onei!, K.onei!]);
-      finals.push(add('ScatterElements', [K.zeros!, idx, ones], { axis: 0, reduction: 'add' }));
+      // ORT's ScatterElements copies its indices into a fresh int64 vector each call; above glibc's
+      // 32 MiB mmap threshold that is mmap/munmap and a page fault per 4 KiB every run (ISNet: a
+      // third of the exact form's CPU time, in the kernel). Static tensors larger than
+      // EXACT_CHUNK are therefore split and scattered piece by piece into the same histogram.
+      const shape = opts.shapes?.get(t.name) ?? null;
+      const size = shape !== null && shape.length > 0 && shape.every((d): d is number => typeof d === 'number') ? shape.reduce((a, b) => a * b, 1) : null;
+      const chunk = Math.max(1, Math.floor(opts.exactChunk ?? EXACT_CHUNK));
+      if (size !== null && size > chunk) {
+        const sizes: number[] = [];
+        for (let at = 0; at < size; at += chunk) sizes.push(Math.min(chunk, size - at));
+        let splitName = splitConsts.get(size);
+        if (splitName === undefined) {
+          splitName = constant(`__calib_split_${size}`, [sizes.length], BigInt64Array.from(sizes.map(BigInt)));
+          splitConsts.set(size, splitName);
+        }
+        const pieces = sizes.map(() => c(`${t.name}__cal_Split`));
+        ops.push(makeNode('Split', [idx, splitName], pieces, { axis: 0 }, c(`__calib/${t.name}/Split`)));
+        let h = K.zeros!;
+        for (const piece of pieces) h = add('ScatterElements', [h, piece, add('Clip', [piece, K.onei!, K.onei!])], { axis: 0, reduction: 'add' });
+        finals.push(h);
+      } else {
+        const ones = add('Clip', [idx, K.onei!, K.onei!]);
+        finals.push(add('ScatterElements', [K.zeros!, idx, ones], { axis: 0, reduction: 'add' }));
+      }
     } else {
       const shape = opts.shapes?.get(t.name) ?? null;
       const staticDims = shape !== null && shape.length > 0 && shape.every((d): d is number => typeof d === 'number') ? shape : null;
