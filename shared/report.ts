@@ -180,3 +180,13 @@ export interface ExportReport {
   /** The equivalent CLI command, key masked. */
   command: string;
 }
+
+/**
+ * Why an INT8 export carries no fidelity verdict (check switched off, or skipped), or null when it
+ * is not INT8 or it has a verdict. No verdict is not a pass: the CLI and the app both say so.
+ */
+export function int8UncheckedReason(report: Pick<ExportReport, 'precision' | 'fidelity' | 'stages'>): string | null {
+  if (report.precision !== 'int8' || report.fidelity?.verdict) return null;
+  const st = report.stages.find((s) => s.stage === 'fidelity');
+  return st?.detail ?? 'the fidelity check did not run';
+}

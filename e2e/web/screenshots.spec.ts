@@ -82,9 +82,13 @@ for (const size of SIZES) {
         await inView(page, runAction);
         await page.screenshot({ path: path.join(dir, `${String(++n).padStart(2, '0')}-run-active.png`), animations: 'disabled' });
         await waitForDone(page);
+        // The check was switched off: the run ends amber, not green, and says why (issue 10).
+        await expect(page.getByTestId('run-done')).toHaveAttribute('data-outcome', 'int8-unchecked');
+        await expect(page.getByTestId('run-done')).toContainText('not checked against a target');
         await snap('run', 'run-results');
         await page.getByTestId('run-results').click();
         await expect(page.getByTestId('calibration-charts')).toBeVisible({ timeout: READ_TIMEOUT });
+        await expect(page.getByTestId('result-int8-unchecked')).toContainText('fidelity check was turned off');
         await snap('results', 'results-new');
         await page.screenshot({ path: path.join(dir, `${String(++n).padStart(2, '0')}-results-full.png`), fullPage: true, animations: 'disabled' });
       } finally {

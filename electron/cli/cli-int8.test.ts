@@ -132,6 +132,9 @@ describe('the DeepStream config and cache match what the export used', () => {
     expect(report.deployment).toMatchObject({ trtVersion: '10.16.0', cacheHeader: 'TRT-101600-EntropyCalibration2', calibrationAlgorithm: 'minmax', floatTensors: [] });
     expect(report.deployment!.trtexec).toMatch(/^trtexec --onnx=.*m\.onnx --saveEngine=.*m\.engine .*--int8 --fp16 --calib=.*cal\.bin$/);
     expect(r.out + r.err).not.toMatch(/custom-lib-path is the default/);
+    // No check, no verdict: the last line says the INT8 was not checked (never a ✔).
+    expect(r.out).toMatch(/^! INT8 not checked against a target: turned off \(fidelity\.enabled = false\)\.$/m);
+    expect(r.out).not.toMatch(/✔/);
   }, 120_000);
 
   it('FP32 with the imagenet preset and no spec: the config carries that preprocessing, the model\'s class count and the default-lib notice', async () => {

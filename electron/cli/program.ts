@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { JobEvent } from '../../shared/events.js';
 import { exitCodeFor, formatError } from '../../shared/errors.js';
 import { parseExportRequest } from '../../shared/request.js';
+import { int8UncheckedReason } from '../../shared/report.js';
 import { planOutputs } from '../pipeline/paths.js';
 import { runExport } from '../pipeline/run.js';
 import { TOOL } from '../pipeline/version.js';
@@ -80,10 +81,10 @@ async function exportAction(flags: ExportFlags, io: CliIO): Promise<number> {
       // The one-line verdict, last, so scripts and people see it without reading the table.
       io.stdout(`${below ? '✖' : '✔'} ${verdict.summary}.${below ? ` Next: ${verdict.nextStep ?? ''}` : ''}\n`);
       if (below) return verdict.allowed ? 0 : exitCodeFor('E_INT8_BELOW_TARGET');
-    } else if (report.precision === 'int8') {
+    } else {
       // No verdict is not a pass: say the INT8 was not checked, and why.
-      const skipped = report.stages.find((st) => st.stage === 'fidelity');
-      io.stdout(`! INT8 not checked against a target: ${skipped?.detail ?? 'the fidelity check did not run'}.\n`);
+      const unchecked = int8UncheckedReason(report);
+      if (unchecked !== null) io.stdout(`! INT8 not checked against a target: ${unchecked}.\n`);
     }
     return 0;
   } catch (e) {

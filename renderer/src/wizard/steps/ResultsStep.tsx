@@ -18,6 +18,8 @@ import { dirname } from '../../store/paths.js';
 import { tensorStatsOf } from '../calibration-data.js';
 import { FidelityPanel } from '../FidelityPanel.js';
 import { StickyFooter } from '../StickyFooter.js';
+import { uncheckedText } from '../int8-unchecked.js';
+import { int8UncheckedReason } from '../../../../shared/report.js';
 
 // @mui/x-charts is most of the bundle and only needed here: load it on demand.
 const CalibrationCharts = lazy(() => import('../CalibrationCharts.js').then((m) => ({ default: m.CalibrationCharts })));
@@ -32,6 +34,7 @@ export function ResultsStep() {
   const info = useInfo();
   // A browser on another machine cannot open the server's folders: copy the path instead.
   const web = info?.mode !== 'electron';
+  const unchecked = report ? int8UncheckedReason(report) : null;
   const reusedCache = cal?.reused ? artifacts.find((a) => a.role === 'cache')?.path : undefined;
 
   const openFolder = async (path: string) => {
@@ -54,6 +57,11 @@ export function ResultsStep() {
             ? `INT8 export wrote every file in ${formatDuration(report.seconds)}, but the INT8 model is below its target (see INT8 fidelity below).`
             : `${report.precision.toUpperCase()} export finished in ${formatDuration(report.seconds)}.`}
         </Typography>
+      )}
+      {unchecked !== null && (
+        <Alert severity="warning" data-testid="result-int8-unchecked">
+          {uncheckedText(unchecked)} Turn the check on and export again to know whether it meets its target.
+        </Alert>
       )}
       <Table size="small" aria-label="Written files" data-testid="result-artifacts">
         <TableHead>

@@ -9,6 +9,8 @@ import ArrowForwardIcon from '@mui/icons-material/ArrowForward';
 import ArrowBackIcon from '@mui/icons-material/ArrowBack';
 import { formatBytes, formatDuration } from '../../../../shared/format.js';
 import { STAGE_LABELS } from '../../../../shared/events.js';
+import { int8UncheckedReason } from '../../../../shared/report.js';
+import { uncheckedText } from '../int8-unchecked.js';
 import { useClient } from '../../app/client-context.js';
 import { ErrorAlert } from '../../components/ErrorAlert.js';
 import type { JobSnapshot } from '../../../../shared/api.js';
@@ -73,6 +75,8 @@ export function RunStep() {
   const fraction = overallFraction(job);
   const active = job.status === 'running' || job.status === 'starting';
   const belowTarget = job.report?.outcome === 'int8-below-target';
+  // An INT8 with no verdict is not a pass: the run ends amber, saying why it was not checked.
+  const unchecked = job.report ? int8UncheckedReason(job.report) : null;
   // Queued by the host (its device is busy): not running yet; say what it waits for.
   const registry = useJobsStore((s) => s.jobs);
   const phase = runPhase(job);
@@ -92,7 +96,7 @@ export function RunStep() {
         <LinearProgress
           variant={job.status === 'starting' ? 'indeterminate' : 'determinate'}
           value={fraction * 100}
-          color={job.status === 'failed' || belowTarget ? 'error' : job.status === 'done' ? 'success' : 'primary'}
+          color={job.status === 'failed' || belowTarget ? 'error' : job.status === 'done' ? (unchecked !== null ? 'warning' : 'success') : 'primary'}
           aria-label="Export progress"
           data-testid="progress-bar"
           data-status={phase}
@@ -128,10 +132,10 @@ export function RunStep() {
         </Alert>
       )}
       {job.status === 'done' && (
-        <Alert severity={belowTarget ? 'error' : 'success'} data-testid="run-done" data-outcome={job.report?.outcome ?? 'success'}>
+        <Alert severity={belowTarget ? 'error' : unchecked !== null ? 'warning' : 'success'} data-testid="run-done" data-outcome={unchecked !== null ? 'int8-unchecked' : (job.report?.outcome ?? 'success')}>
           {belowTarget
             ? `INT8 below target: ${job.artifacts.length} file(s) written, but ${job.report?.fidelity?.verdict?.summary.replace(/^INT8 below target: /, '') ?? 'the INT8 model misses its target'}. See Results for the next step.`
-            : `Export finished${job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: ${job.artifacts.length} file(s) written.`}
+            : `Export finished${job.report ? ` in ${formatDuration(job.report.seconds)}` : ''}: ${job.artifacts.length} file(s) written.${unchecked !== null ? ` ${uncheckedText(unchecked)}` : ''}`}
         </Alert>
       )}
       <StickyFooter>
@@ -155,3 +159,4 @@ export function RunStep() {
     </Stack>
   );
 }
+
