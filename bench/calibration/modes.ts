@@ -168,7 +168,7 @@ async function runEngine(
     provider: cfg.provider,
     ...(cfg.threads ? { threads: cfg.threads } : {}),
   });
-  const detail = `${r.tensors.length} tensors, ${r.uncalibrated.length} uncalibrated, ${r.runs} runs, ${r.method} statistics, setup ${r.setupSeconds.toFixed(2)} s`;
+  const detail = `${r.tensors.length} tensors, ${r.uncalibrated.length} uncalibrated, ${r.runs} runs, ${r.method} statistics, setup ${r.setupSeconds.toFixed(2)} s, runs ${r.timing.inference.toFixed(2)} s, JS statistics ${r.timing.statistics.toFixed(2)} s, thresholds ${r.timing.thresholds.toFixed(2)} s`;
   return { samples: r.samples, provider: r.provider, ...(r.notice ? { notice: r.notice } : {}), detail };
 }
 

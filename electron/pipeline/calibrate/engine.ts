@@ -2,10 +2,11 @@ import ort from 'onnxruntime-node';
 import { StudioError } from '../../../shared/errors.js';
 import type { CalibrationAlgorithm } from '../../../shared/request.js';
 import type { Batch } from '../data/types.js';
-import { DataType, decodeModel, encodeModel, float16ToFloat32, getOpset, type Dim, type onnx } from '../onnx/index.js';
+import { DataType, decodeModel, encodeModel, float16ToFloat32, forEachNode, getOpset, isDefaultDomain, type Dim, type onnx } from '../onnx/index.js';
 import { createSession, runtimeError, type GraphOptimization, type LogFn, type ProviderChoice, type StudioSession } from '../runtime/index.js';
-import { DEFAULT_BINS, accumulate, addValues, emptyHistogram, histogramOf, mergeHistograms, type AbsHistogram, type HistogramSummary } from './histogram.js';
-import { STAT_OUTPUTS, derivableBatchNorms, derivableRelus, probeModel, sampleStep, statsModel, type AffineDerivation, type CalibTensor, type ChunkLayout } from './instrument.js';
+import { DEFAULT_BINS, type HistogramSummary } from './histogram.js';
+import { STAT_OUTPUTS, probeModel, statsModel, type CalibTensor, type ChunkLayout } from './instrument.js';
+import { StatsCollector, noDerivations, planDerivations, planExactDerivations } from './collect.js';
 import { tensorThresholds } from './thresholds.js';
 import { MIN_AMAX, scaleForAmax } from './cache.js';
 import { elemTypeOfOrtName, isCalibratedType, planGraph, type GraphPlan, type ModelInput, type Uncalibrated } from './plan.js';
@@ -78,6 +79,8 @@ export interface CalibrationResult {
   /** Wall time in total, and of which before the first batch (graph analysis, session creation). */
   seconds: number;
   setupSeconds: number;
+  /** Where the time after setup went: inside ONNX Runtime runs, JS statistics, threshold search (seconds). */
+  timing: { inference: number; statistics: number; thresholds: number };
   /**
    * How statistics were gathered: in-graph min/max only, in-graph extremes + strided samples,
    * in-graph full histograms, or whole tensors fetched into JS.
@@ -123,7 +126,15 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
 
   const wantHist = opts.algorithm !== 'minmax';
   let method: CalibrationResult['method'] = wantHist ? (opts.histogram ?? 'sampled') : 'minmax';
-  if (method === 'exact' && opset < 16) {
+  // Opset 16 only changed RoiAlign's meaning (its coordinate_transformation_mode default); every
+  // other opset-16 change adds types or optional attributes. So an opset-15 graph without RoiAlign
+  // runs unchanged as opset 16, and its statistics graph can use ScatterElements' reduction.
+  let statsOpset = opset;
+  if (method === 'exact' && opset === 15 && !hasNode(model.graph!, 'RoiAlign')) {
+    statsOpset = 16;
+    log('debug', 'opset 15 graph without RoiAlign: the statistics graph imports opset 16 for its exact histograms');
+  }
+  if (method === 'exact' && statsOpset < 16) {
     log('warn', `opset ${opset} has no ScatterElements reduction (needs 16): using sampled histograms instead of exact ones`);
     method = 'sampled';
   }
@@ -134,30 +145,24 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   if (opts.forceFetch === true) method = 'fetch';
   const sampleTarget = Math.max(1, Math.floor(opts.sampleTarget ?? DEFAULT_SAMPLE_TARGET));
 
-  // Statistics that follow exactly from another tensor's (sampled/minmax forms only):
-  // y = Relu(x) from x, and a BatchNormalization input from its output (per-channel affine).
-  const calibratedNames = new Set(tensors.map((t) => t.name));
-  const canDerive = method === 'minmax' || method === 'sampled';
-  const nodes = model.graph!.node ?? [];
-  const initializers = new Map((model.graph!.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const ranks = new Map([...types].map(([n, i]) => [n, i.rank]));
-  const bnDerived = canDerive ? derivableBatchNorms(nodes, plan.runnable, calibratedNames, ranks, initializers) : new Map<string, AffineDerivation>();
-  const reluDerived = canDerive ? derivableRelus(nodes, plan.runnable, calibratedNames) : new Map<string, string>();
-  const indexOf = new Map(tensors.map((t, k) => [t.name, k]));
-  const reluFrom = new Int32Array(tensors.length).fill(-1);
-  for (const [y, x] of reluDerived) if (!bnDerived.has(y)) reluFrom[indexOf.get(y)!] = indexOf.get(x)!;
-  const bnFrom: (AffineDerivation | undefined)[] = tensors.map((t) => bnDerived.get(t.name));
-  const perChannel = new Map<string, number>([...bnDerived.values()].map((d) => [d.y, d.rank]));
-  const derivedNames = new Set<string>([...bnDerived.keys(), ...[...reluDerived.keys()].filter((y) => !bnDerived.has(y))]);
-  if (derivedNames.size > 0) log('debug', `${reluDerived.size} Relu outputs and ${bnDerived.size} BatchNormalization inputs take their statistics from related tensors`);
+  // Statistics that follow exactly from another tensor's (Relu outputs, BatchNormalization inputs).
+  const derivations =
+    method === 'minmax' || method === 'sampled'
+      ? planDerivations(model.graph!, plan.runnable, tensors, new Map([...types].map(([n, i]) => [n, i.rank])))
+      : method === 'exact'
+        ? planExactDerivations(model.graph!, plan.runnable, tensors)
+        : noDerivations();
+  const { relus: reluDerived, batchNorms: bnDerived, concats, derived: derivedNames, perChannel } = derivations;
+  if (reluDerived.size + bnDerived.size > 0) log('debug', `${reluDerived.size} Relu outputs and ${bnDerived.size} BatchNormalization inputs take their statistics from related tensors`);
+  if (concats.size > 0) log('debug', `${concats.size} Concat outputs take their histograms from their inputs'`);
 
   const shapes = new Map([...types].map(([n, i]) => [n, i.shape]));
   const built =
     method === 'fetch'
       ? { model: probeModel(model, plan.runnable, tensors.map((t) => t.name)), layout: new Map<string, ChunkLayout>() }
-      : statsModel(model, plan.runnable, tensors, method, { nbins, sampleTarget, derived: derivedNames, perChannel, opset, shapes });
+      : statsModel(model, plan.runnable, tensors, method, { nbins, sampleTarget, derived: derivedNames, perChannel, opset, shapes, ...(method === 'exact' ? { reluSources: new Set(reluDerived.values()) } : {}) });
   const calModel = built.model;
-  const layoutOf = tensors.map((t) => built.layout.get(t.name));
+  if (statsOpset !== opset) calModel.opsetImport = (calModel.opsetImport ?? []).map((o) => (isDefaultDomain(o.domain) ? { ...o, version: statsOpset } : o));
   const tEnc = performance.now();
   const bytes = encodeModel(calModel);
   log('debug', `statistics graph: ${calModel.graph!.node!.length} nodes, ${(bytes.length / 2 ** 20).toFixed(1)} MiB, encoded in ${((performance.now() - tEnc) / 1000).toFixed(2)} s`);
@@ -171,71 +176,12 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     throw runtimeError(e, 'ONNX Runtime could not load the calibration graph');
   }
 
-  const hists: AbsHistogram[] = tensors.map(() => emptyHistogram(nbins));
-  const amax = new Float64Array(tensors.length);
-  const nonFinite = new Set<number>();
+  const collector = new StatsCollector({ tensors, method, histograms: wantHist, bins: nbins, sampleTarget, layout: built.layout, relus: reluDerived, batchNorms: bnDerived, concats });
   let samples = 0;
   let runs = 0;
   let done = 0;
   const group = Math.max(1, opts.fetchGroup ?? 16);
-
   const timing = { run: 0, stats: 0, thresholds: 0 };
-  const scratch = new Float64Array(nbins);
-  const runMax = new Float64Array(tensors.length);
-  const runSample: (Float32Array | undefined)[] = new Array<Float32Array | undefined>(tensors.length);
-  const runDims: (number[] | undefined)[] = new Array<number[] | undefined>(tensors.length);
-  const runCh: ([Float32Array, Float32Array] | undefined)[] = new Array<[Float32Array, Float32Array] | undefined>(tensors.length);
-
-  /** x = (y − b_c)/a_c: extremes per channel, and the sample at the same flat positions. */
-  const deriveAffine = (k: number, src: number, d: AffineDerivation): void => {
-    const dims = runDims[src];
-    const ch = runCh[src];
-    if (!dims || !ch) return;
-    const [cmax, cmin] = ch;
-    const c = cmax.length;
-    if (c !== d.a.length) {
-      throw new StudioError('E_INTERNAL', `BatchNormalization output "${d.y}" has ${c} channels at run time, ${d.a.length} parameters`, 'Please report this bug.');
-    }
-    let mx = -Infinity;
-    let mn = Infinity;
-    for (let i = 0; i < c; i++) {
-      if (!(cmax[i]! >= cmin[i]!)) continue; // empty (±∞) or NaN handled below
-      const u = (cmax[i]! - d.b[i]!) / d.a[i]!;
-      const v = (cmin[i]! - d.b[i]!) / d.a[i]!;
-      mx = Math.max(mx, u, v);
-      mn = Math.min(mn, u, v);
-    }
-    let m = Math.max(mx, -mn);
-    if (cmax.some((v) => Number.isNaN(v) || v === Infinity)) m = NaN;
-    runMax[k] = mx;
-    const ys = runSample[src];
-    if (!addAmax(k, Math.fround(m)) || !ys) return;
-    const size = dims.reduce((a, b) => a * b, 1);
-    const inner = dims.slice(2).reduce((a, b) => a * b, 1);
-    const step = sampleStep(size, sampleTarget);
-    if (ys.length !== Math.ceil(size / step)) {
-      throw new StudioError('E_INTERNAL', `sample of "${d.y}" has ${ys.length} values, expected ${Math.ceil(size / step)}`, 'Please report this bug.');
-    }
-    const xs = new Float32Array(ys.length);
-    for (let j = 0; j < ys.length; j++) {
-      const ci = Math.floor((j * step) / inner) % c;
-      xs[j] = (ys[j]! - d.b[ci]!) / d.a[ci]!;
-    }
-    runSample[k] = xs;
-    hists[k] = addValues(hists[k]!, xs, Math.fround(m), scratch);
-  };
-  const seen = new Uint8Array(tensors.length);
-  const addAmax = (k: number, m: number): boolean => {
-    // An empty tensor (e.g. no detections) reduces to max = −∞, min = +∞: nothing to add.
-    if (m === -Infinity) return false;
-    seen[k] = 1;
-    if (!Number.isFinite(m)) {
-      nonFinite.add(k);
-      return false;
-    }
-    if (m > amax[k]!) amax[k] = m;
-    return true;
-  };
 
   const runOne = async (feed: ort.Tensor): Promise<void> => {
     const feeds = { [input.name]: feed };
@@ -245,21 +191,12 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
         const out = await session.session.run(feeds, part.map((t) => t.name));
         runs++;
         part.forEach((t, j) => {
-          const k = start + j;
           const v = out[t.name]!;
-          const values = v.type === 'float16' ? Float32Array.from(v.data as Uint16Array, float16ToFloat32) : (v.data as Float32Array);
-          if (values.length === 0) return;
-          let m = 0;
-          for (let q = 0; q < values.length; q++) {
-            const a = Math.abs(values[q]!);
-            if (a > m) m = a;
-            else if (!(a <= m)) {
-              m = NaN; // NaN compares false both ways
-              break;
-            }
+          try {
+            collector.addFetched(start + j, v.type === 'float16' ? Float32Array.from(v.data as Uint16Array, float16ToFloat32) : (v.data as Float32Array));
+          } finally {
+            v.dispose();
           }
-          if (addAmax(k, m) && wantHist) hists[k] = mergeHistograms(hists[k]!, histogramOf(values, nbins, m));
-          v.dispose();
         });
       }
       return;
@@ -270,88 +207,11 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     runs++;
     const ts = performance.now();
     try {
-      collect(out);
+      if (method === 'exact') collector.addExact(out[STAT_OUTPUTS.scalars]!.data as Float32Array, out[STAT_OUTPUTS.hist]!.data as Int32Array);
+      else collector.addStats(out[STAT_OUTPUTS.stats]!.data as Float32Array);
     } finally {
       timing.stats += performance.now() - ts;
     }
-  };
-
-  const collect = (out: ort.InferenceSession.ReturnType): void => {
-    if (method === 'exact') {
-      const sc = out[STAT_OUTPUTS.scalars]!.data as Float32Array;
-      const hs = out[STAT_OUTPUTS.hist]!.data as Int32Array;
-      for (let k = 0; k < tensors.length; k++) {
-        const m = sc[2 * k]!;
-        if (addAmax(k, m)) hists[k] = accumulate(hists[k]!, hs.subarray(k * nbins, (k + 1) * nbins), Math.round(Math.log2(sc[2 * k + 1]!)), m);
-      }
-      return;
-    }
-    const st = out[STAT_OUTPUTS.stats]!.data as Float32Array;
-    let p = 0;
-    // Pass 1: tensors reduced in-graph, in chunk order.
-    for (let k = 0; k < tensors.length; k++) {
-      runDims[k] = undefined;
-      runCh[k] = undefined;
-      if (derivedNames.has(tensors[k]!.name)) continue;
-      const lay = layoutOf[k]!;
-      let m: number;
-      let size: number | null = lay.staticDims ? lay.staticDims.reduce((a, b) => a * b, 1) : null;
-      if (lay.rank !== null) {
-        const rank = lay.rank;
-        let dims = lay.staticDims;
-        if (!dims) {
-          dims = Array.from(st.subarray(p, p + rank));
-          p += rank;
-          size = dims.reduce((a, b) => a * b, 1);
-        }
-        const c = dims[1]!;
-        const cmax = st.subarray(p, p + c);
-        const cmin = st.subarray(p + c, p + 2 * c);
-        p += 2 * c;
-        runDims[k] = dims;
-        runCh[k] = [cmax, cmin];
-        let mx = -Infinity;
-        let mn = Infinity;
-        for (let i = 0; i < c; i++) {
-          mx = Math.max(mx, cmax[i]!);
-          mn = Math.min(mn, cmin[i]!);
-        }
-        runMax[k] = mx;
-        m = Math.max(mx, -mn);
-      } else {
-        runMax[k] = st[p]!;
-        m = Math.max(st[p]!, -st[p + 1]!);
-        p += 2;
-      }
-      if (method === 'sampled') {
-        let n: number;
-        if (size !== null) n = Math.ceil(size / (lay.step ?? sampleStep(size, sampleTarget)));
-        else {
-          n = st[p]!;
-          p += 1;
-        }
-        runSample[k] = st.subarray(p, p + n);
-        p += n;
-      } else runSample[k] = undefined;
-      if (addAmax(k, m) && runSample[k]) hists[k] = addValues(hists[k]!, runSample[k]!, m, scratch);
-    }
-    // Pass 2: derived tensors, in graph order (their sources are reduced or derived earlier).
-    for (let k = 0; k < tensors.length; k++) {
-      const bn = bnFrom[k];
-      if (bn) {
-        deriveAffine(k, indexOf.get(bn.y)!, bn);
-        continue;
-      }
-      const from = reluFrom[k]!;
-      if (from < 0) continue;
-      // Relu: max(y) = max(max(x), 0) and sample(y) = Relu(sample(x)), same positions.
-      const mx = Math.max(runMax[from]!, 0);
-      runMax[k] = mx;
-      const xs = runSample[from];
-      runSample[k] = xs;
-      if (addAmax(k, mx) && xs) hists[k] = addValues(hists[k]!, xs, mx, scratch, true);
-    }
-    if (p !== st.length) throw new StudioError('E_INTERNAL', `calibration statistics have ${st.length} values, expected ${p}`, 'Please report this bug.');
   };
 
   const fetches = method === 'exact' ? [STAT_OUTPUTS.scalars, STAT_OUTPUTS.hist] : [STAT_OUTPUTS.stats];
@@ -391,21 +251,21 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
   const tt = performance.now();
   const uncalibrated: Uncalibrated[] = [...plan.uncalibrated];
   const stats: TensorStats[] = [];
-  tensors.forEach((t, k) => {
-    if (nonFinite.has(k)) {
+  for (const t of collector.results()) {
+    if (t.nonFinite) {
       uncalibrated.push({ name: t.name, reason: 'NaN or infinite values in at least one batch' });
-      return;
+      continue;
     }
-    if (!seen[k]) {
+    if (!t.seen) {
       uncalibrated.push({ name: t.name, reason: 'empty in every calibration batch (no values to measure)' });
-      return;
+      continue;
     }
-    const m = amax[k]!;
-    const r = tensorThresholds(wantHist ? hists[k]! : null, m, opts.algorithm, opts.percentile ?? 99.99, opts.alternatives ?? true);
+    const m = t.amax;
+    const r = tensorThresholds(t.histogram, m, opts.algorithm, opts.percentile ?? 99.99, opts.alternatives ?? true);
     const scale = scaleForAmax(r.threshold);
     if (scale === null) {
       uncalibrated.push({ name: t.name, reason: `threshold ${r.threshold} is not a finite non-negative number` });
-      return;
+      continue;
     }
     // An all-zero tensor gets ZERO_TENSOR_AMAX (never a 0 scale): threshold and scale agree.
     const threshold = r.threshold <= MIN_AMAX ? scale * 127 : r.threshold;
@@ -414,14 +274,32 @@ export async function runCalibration(opts: CalibrationOptions): Promise<Calibrat
     if (r.alternatives) s.alternatives = r.alternatives;
     if (r.localSnr) s.localSnr = r.localSnr;
     stats.push(s);
-  });
+  }
   timing.thresholds = performance.now() - tt;
   const seconds = (performance.now() - t0) / 1000;
   log('debug', `calibration time: setup ${setupSeconds.toFixed(2)} s, inference ${(timing.run / 1000).toFixed(2)} s, statistics ${(timing.stats / 1000).toFixed(2)} s, thresholds ${(timing.thresholds / 1000).toFixed(2)} s`);
   log('info', `calibrated ${stats.length} tensors from ${samples} samples in ${seconds.toFixed(2)} s (${runs} runs, ${method} statistics, ${session.provider})`);
-  const result: CalibrationResult = { tensors: stats, uncalibrated, provider: session.provider, samples, runs, seconds, setupSeconds, method, sampleTarget: method === 'sampled' ? sampleTarget : null, opset };
+  const result: CalibrationResult = {
+    tensors: stats,
+    uncalibrated,
+    provider: session.provider,
+    samples,
+    runs,
+    seconds,
+    setupSeconds,
+    timing: { inference: timing.run / 1000, statistics: timing.stats / 1000, thresholds: timing.thresholds / 1000 },
+    method, sampleTarget: method === 'sampled' ? sampleTarget : null, opset };
   if (session.notice !== undefined) result.notice = session.notice;
   return result;
+}
+
+/** A default-domain node of this type anywhere in the graph or its subgraphs. */
+function hasNode(graph: onnx.GraphProto.$Properties, opType: string): boolean {
+  let found = false;
+  forEachNode(graph, (n) => {
+    if (n.opType === opType && isDefaultDomain(n.domain)) found = true;
+  });
+  return found;
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
