@@ -15,13 +15,13 @@ describe('reduceJobEvents', () => {
       { type: 'stage', stage: 'spec', status: 'skipped', detail: 'no spec', time: 1300 },
       { type: 'stage', stage: 'calibrate', status: 'started', time: 1400 },
       { type: 'progress', stage: 'calibrate', done: 3, total: 10, unit: 'batch', rate: 2.5, eta: 2.8 },
-    ]);
+    ], 5000);
     const byId = Object.fromEntries(s.stages.map((x) => [x.id, x]));
     expect(byId['validate']).toMatchObject({ status: 'done', startedAt: 1000, endedAt: 1250 });
     expect(byId['spec']).toMatchObject({ status: 'skipped', detail: 'no spec' });
     expect(byId['calibrate']?.status).toBe('running');
     expect(byId['report']?.status).toBe('pending');
-    expect(s.progress).toEqual({ stage: 'calibrate', done: 3, total: 10, unit: 'batch', rate: 2.5, eta: 2.8 });
+    expect(s.progress).toEqual({ stage: 'calibrate', done: 3, total: 10, unit: 'batch', rate: 2.5, eta: 2.8, etaAt: 5000 });
     // the finished stage clears its progress
     s = reduceJobEvents(s, [{ type: 'stage', stage: 'calibrate', status: 'done', time: 2000 }]);
     expect(s.progress).toBeNull();

@@ -19,7 +19,10 @@ export interface StageState {
 }
 
 /** The latest progress event, without its tag. */
-export type ProgressState = Omit<Extract<JobEvent, { type: 'progress' }>, 'type'>;
+export type ProgressState = Omit<Extract<JobEvent, { type: 'progress' }>, 'type'> & {
+  /** When the ETA arrived (ms since the epoch): the Run step counts it down between events. */
+  etaAt?: number;
+};
 
 export interface LogLine {
   /** Monotonic id (stable React key, survives trimming). */
@@ -116,7 +119,7 @@ function setStage(stages: StageState[], id: StageId, patch: Partial<StageState>)
  * Fold a batch of job events into the state. Pure; copies each array at most once per batch so
  * a batch of thousands of log lines stays linear.
  */
-export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): JobState {
+export function reduceJobEvents(state: JobState, events: readonly JobEvent[], now = Date.now()): JobState {
   if (events.length === 0) return state;
   let { stages, progress, logDropped, nextSeq, report, error, status, queued } = state;
   const newLines: LogLine[] = [];
@@ -137,7 +140,10 @@ export function reduceJobEvents(state: JobState, events: readonly JobEvent[]): J
       case 'progress': {
         const p: ProgressState = { stage: e.stage, done: e.done, total: e.total, unit: e.unit };
         if (e.rate !== undefined) p.rate = e.rate;
-        if (e.eta !== undefined) p.eta = e.eta;
+        if (e.eta !== undefined) {
+          p.eta = e.eta;
+          p.etaAt = now;
+        }
         progress = p;
         break;
       }

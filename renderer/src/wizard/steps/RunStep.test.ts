@@ -4,7 +4,7 @@ import { newSnapshot } from '../../../../shared/jobs.js';
 import { ExportRequestSchema } from '../../../../shared/request.js';
 import { useJobStore } from '../../store/job.js';
 import { jobStateFromSnapshot, routeBatch, useJobsStore } from '../../store/jobs.js';
-import { runPhase, statusText } from './RunStep.js';
+import { runPhase, shownEta, statusText } from './RunStep.js';
 
 function snap(id: string, model: string, gpu: number | 'cpu' | null): JobSnapshot {
   const { key: _k, ...req } = ExportRequestSchema.parse({ model, key: 'k', outputs: { etlt: `/o/${id}.etlt` } });
@@ -77,5 +77,16 @@ describe('Run step: progress text', () => {
       { type: 'progress', stage: 'calibrate', done: 3, total: 10, unit: 'batches', rate: 1.5, eta: 4.7 },
     ]);
     expect(shown().text).toMatch(/: 3 \/ 10 batches · 1\.50 batches\/s · ETA /);
+  });
+});
+
+describe('the ETA counts down between progress events', () => {
+  it('shows the last estimate less the time since it arrived, never below zero', () => {
+    const p = { stage: 'fidelity' as const, done: 40, total: 100, unit: '%', eta: 30, etaAt: 10_000 };
+    expect(shownEta(p, 10_000)).toBe(30);
+    expect(shownEta(p, 22_500)).toBe(17.5);
+    expect(shownEta(p, 60_000)).toBe(0);
+    expect(shownEta({ ...p, eta: undefined } as never, 12_000)).toBeUndefined();
+    expect(shownEta(null, 12_000)).toBeUndefined();
   });
 });

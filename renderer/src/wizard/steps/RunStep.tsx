@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react';
 import { Alert, Box, Button, CircularProgress, LinearProgress, List, ListItem, ListItemIcon, ListItemText, Stack, Typography } from '@mui/material';
 import CheckCircleIcon from '@mui/icons-material/CheckCircle';
 import RadioButtonUncheckedIcon from '@mui/icons-material/RadioButtonUnchecked';
@@ -53,17 +54,35 @@ function duration(s: StageState): string {
   return s.startedAt !== undefined && s.endedAt !== undefined ? formatDuration((s.endedAt - s.startedAt) / 1000) : '';
 }
 
+/** The ETA as the user should read it now: the last estimate, counted down since it arrived. */
+export function shownEta(p: JobState['progress'], now: number): number | undefined {
+  if (p?.eta === undefined) return undefined;
+  return Math.max(0, p.eta - Math.max(0, now - (p.etaAt ?? now)) / 1000);
+}
+
+/** Re-renders every second while an ETA is shown, so it counts down between progress events. */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return undefined;
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, [ticking]);
+  return now;
+}
+
 /** What the job is at: 'queued' while the host's queue holds it back (the store keeps it 'running'). */
 export function runPhase(job: JobState): JobState['status'] | 'queued' {
   return job.status === 'running' && job.queued ? 'queued' : job.status;
 }
 
 /** The line above the progress bar: queued (and for what), the running stage's progress, or how it ended. */
-export function statusText(job: JobState, registry: Record<string, JobSnapshot>): string {
+export function statusText(job: JobState, registry: Record<string, JobSnapshot>, now = Date.now()): string {
   const p = job.progress;
+  const eta = shownEta(p, now);
   if (job.status === 'starting') return 'Starting…';
   if (runPhase(job) === 'queued' && job.queued) return `Queued: ${queuedText(job.queued.gpu, job.queued.waitingFor, registry)}`;
-  if (p) return `${STAGE_LABELS[p.stage]}: ${progressAmount(p.done, p.total, p.unit)}` + (p.rate !== undefined ? ` · ${progressRate(p.rate, p.unit)}` : '') + (p.eta !== undefined ? ` · ETA ${formatDuration(p.eta)}` : '');
+  if (p) return `${STAGE_LABELS[p.stage]}: ${progressAmount(p.done, p.total, p.unit)}` + (p.rate !== undefined ? ` · ${progressRate(p.rate, p.unit)}` : '') + (eta !== undefined ? ` · ETA ${formatDuration(eta)}` : '');
   if (job.status === 'done') return 'Finished';
   if (job.status === 'failed') return 'Failed';
   if (job.status === 'cancelled') return 'Cancelled';
@@ -82,13 +101,14 @@ export function RunStep() {
   const registry = useJobsStore((s) => s.jobs);
   const phase = runPhase(job);
   const queued = phase === 'queued' ? job.queued : null;
+  const now = useNow(active && job.progress?.eta !== undefined);
 
   return (
     <Stack spacing={2}>
       <Box>
         <Stack direction="row" spacing={1} sx={{ alignItems: 'baseline', mb: 0.5 }}>
           <Typography variant="body2" sx={{ flex: 1 }} data-testid="progress-text" role="status">
-            {statusText(job, registry)}
+            {statusText(job, registry, now)}
           </Typography>
           <Typography variant="body2" color="text.secondary">
             {Math.round(fraction * 100)}%
