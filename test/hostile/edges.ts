@@ -51,6 +51,18 @@ function bigInitializer(elements: number): Mutate {
   };
 }
 
+/** The first node reads the last node's output: a cycle (listed out of order when `reverse`). */
+function cycle(reverse: boolean): Mutate {
+  return (m) => {
+    const nodes = m.graph?.node ?? [];
+    const first = nodes[0];
+    const last = nodes[nodes.length - 1];
+    if (!first?.input || !last?.output?.[0]) throw new Error('no nodes');
+    first.input[0] = last.output[0];
+    if (reverse) nodes.reverse();
+  };
+}
+
 /**
  * Graph defects every command that writes a model must refuse (export, seal, unseal): the same
  * validation, the same code, before any output is committed.
@@ -67,27 +79,8 @@ const GRAPH_DEFECTS: { name: string; says?: RegExp; mutate: Mutate }[] = [
       init.rawData = init.rawData.subarray(0, init.rawData.length - 1);
     },
   },
-  {
-    name: 'a cyclic graph', says: /cycle/,
-    mutate: (m) => {
-      const nodes = m.graph?.node ?? [];
-      const first = nodes[0];
-      const last = nodes[nodes.length - 1];
-      if (!first?.input || !last?.output?.[0]) throw new Error('no nodes');
-      first.input[0] = last.output[0];
-    },
-  },
-  {
-    name: 'a cyclic graph out of topological order', says: /cycle/,
-    mutate: (m) => {
-      const nodes = m.graph?.node ?? [];
-      const first = nodes[0];
-      const last = nodes[nodes.length - 1];
-      if (!first?.input || !last?.output?.[0]) throw new Error('no nodes');
-      first.input[0] = last.output[0];
-      nodes.reverse();
-    },
-  },
+  { name: 'a cyclic graph', says: /cycle/, mutate: cycle(false) },
+  { name: 'a cyclic graph out of topological order', says: /cycle/, mutate: cycle(true) },
   {
     name: 'a node input that is never defined', says: /which no graph input, initializer or node defines/,
     mutate: (m) => {

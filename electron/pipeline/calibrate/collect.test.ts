@@ -171,15 +171,9 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
 
   it('exact: every value counted, equal bin for bin to histogramming the whole tensors in JS; Relu and Concat outputs derived', async () => {
     const feeds = [values(5000, 1), values(3001, 2).map((v) => v / 8), values(4000, 5).map((v) => (v < 0 ? v * 5 : v))];
-    const want: Record<string, number[][]> = {
-      x: feeds.map((f) => Array.from(f)),
-      y: feeds.map((f) => Array.from(f)),
-      z: feeds.map((f) => Array.from(f, (v) => -v)),
-      r: feeds.map((f) => Array.from(f, (v) => Math.max(v, 0))),
-    };
     // In the third run min(x) = −17.5 and max(x) = 3.5: r's bins are 8× finer than y's and z's,
     // so x's histogram needs its non-negative part coarsened, and the Concat's needs r's.
-    want.c = feeds.map((_, i) => [...want.y![i]!, ...want.z![i]!, ...want.r![i]!, ...want.y![i]!]);
+    const want = exactWant(feeds);
     for (const deriveConcat of [true, false]) {
       const c = await run('exact', null, 1, feeds, deriveConcat);
       for (const t of c.results()) {
@@ -192,13 +186,7 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
   it('exact: static tensors counted in pieces (Split, ScatterElements chained) give the same histograms', async () => {
     const n = 5000;
     const feeds = [values(n, 7), values(n, 8).map((v) => (v < 0 ? v * 3 : v / 2))];
-    const want: Record<string, number[][]> = {
-      x: feeds.map((f) => Array.from(f)),
-      y: feeds.map((f) => Array.from(f)),
-      z: feeds.map((f) => Array.from(f, (v) => -v)),
-      r: feeds.map((f) => Array.from(f, (v) => Math.max(v, 0))),
-    };
-    want.c = feeds.map((_, i) => [...want.y![i]!, ...want.z![i]!, ...want.r![i]!, ...want.y![i]!]);
+    const want = exactWant(feeds);
     for (const deriveConcat of [true, false]) {
       const c = await run('exact', n, 1, feeds, deriveConcat, 1024);
       for (const t of c.results()) expect(t.histogram, `${t.name}, derived: ${deriveConcat}`).toEqual(reference(want[t.name]!));
@@ -227,3 +215,15 @@ describe('statistics graph + collector on real ONNX Runtime sessions', () => {
     }
   });
 });
+
+/** Every value each tensor of the exact test graph holds per run: y = x, z = −x, r = Relu(x), c = Concat(y, z, r, y). */
+function exactWant(feeds: Float32Array[]): Record<string, number[][]> {
+  const want: Record<string, number[][]> = {
+    x: feeds.map((f) => Array.from(f)),
+    y: feeds.map((f) => Array.from(f)),
+    z: feeds.map((f) => Array.from(f, (v) => -v)),
+    r: feeds.map((f) => Array.from(f, (v) => Math.max(v, 0))),
+  };
+  want.c = feeds.map((_, i) => [...want.y![i]!, ...want.z![i]!, ...want.r![i]!, ...want.y![i]!]);
+  return want;
+}
