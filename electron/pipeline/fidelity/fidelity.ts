@@ -208,7 +208,9 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
      */
     const steady = (sum: number, first: number) => (images > 1 ? (sum - first) / (images - 1) : sum);
     /** What a solo run costs: as measured, else a Q/DQ session + its images' Q/DQ runs. */
-    const soloCost = () => (evaluated > 0 ? soloSeconds / evaluated : qdqOpenSeconds + Math.min(keepN, Math.max(1, images)) * steady(qdqRunSeconds, firstQdqRun));
+    // A solo run uses every kept image: as many as the images planned allow, not only those seen so far.
+    const soloImages = () => Math.min(keepN, Math.max(1, images, Number.isFinite(imagesPlanned) ? imagesPlanned : 0));
+    const soloCost = () => (evaluated > 0 ? soloSeconds / evaluated : qdqOpenSeconds + soloImages() * steady(qdqRunSeconds, firstQdqRun));
     /** Bounded: a solo run starts only if it is expected to end within the budget (the pre-screen order stands for the rest). */
     const soloFits = () => budgetEnd === undefined || performance.now() + soloCost() * 1000 <= budgetEnd;
     const priors = () => {

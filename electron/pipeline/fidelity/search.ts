@@ -331,8 +331,9 @@ export async function runInt8Search(o: SearchOptions): Promise<SearchResult> {
         lo = k;
         if (!bestMiss || r.score > bestMiss.score) bestMiss = r;
         if (k >= order.length) break;
-        // Still missing at k: one more gallop step, then (if it passes) bisection over (k, 2k].
-        planEvals(evaluations + 1 + Math.ceil(Math.log2(Math.max(1, k))));
+        // Still missing at k: a search that has missed once tends to keep missing, so plan the
+        // gallop steps left up to every tensor plus the bisection after them (the bound caps it).
+        planEvals(evaluations + Math.max(1, Math.ceil(Math.log2(order.length / k))) + Math.ceil(Math.log2(Math.max(1, k))));
         progress();
       }
       if (pass) planEvals(evaluations + Math.ceil(Math.log2(Math.max(1, pass.k - lo))));
