@@ -77,9 +77,11 @@ for (const size of SIZES) {
         await startExport(page);
         // A small INT8 job can finish before this line runs (2 cores under load): the run step's action
         // is then Results, in the same place. Either must be inside the viewport.
+        // The swap can also happen between resolving the locator and measuring it (Cancel unmounts,
+        // Results mounts): measure again until one of them is measured in view.
         const runAction = page.getByTestId('run-cancel').or(page.getByTestId('run-results')).first();
         await expect(runAction).toBeVisible({ timeout: READ_TIMEOUT });
-        await inView(page, runAction);
+        await expect(async () => inView(page, runAction)).toPass({ timeout: READ_TIMEOUT });
         await page.screenshot({ path: path.join(dir, `${String(++n).padStart(2, '0')}-run-active.png`), animations: 'disabled' });
         await waitForDone(page);
         // The check was switched off: the run ends amber, not green, and says why (issue 10).
