@@ -56,6 +56,31 @@ describe('INT8 from an image folder', () => {
     for (let i = 0; i < cacheA.entries.length; i++) expect(cacheB.entries[i]?.scale).toBeCloseTo(cacheA.entries[i]?.scale ?? NaN, 6);
   });
 
+  it('holds out the folder images the calibration never read (its unused reserve), and the same ones again when the cache is reused', async () => {
+    // 10 images, 2 × 4 needed: the source selects all 10 (8 + a reserve of 2 for undecodable
+    // images). The reserve was not read, so the check compares on those 2, never on the 8.
+    const out = await dir('reserve-heldout');
+    const args = ['mask_rcnn', 'export', '-m', S.onnx, '-k', 'seal-key', '-o', path.join(out, 'm.etlt'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '2', '--batch_size', '4', '--cal_cache_file', path.join(out, 'cal.bin'), '--int8_search', 'off', '--allow_below_target', '--fidelity_images', '8', '--report_file', path.join(out, 'report.json')];
+    const a = await cli(args);
+    expect(a.code, a.err).toBe(0);
+    expect(a.err).not.toMatch(/no held-out data/);
+    const ra = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as ExportReport;
+    expect(ra.calibration?.samplesUsed).toBe(8);
+    expect(ra.fidelity?.images).toBe(2);
+    expect(ra.fidelity?.source).toMatch(/^2 image\(s\) of .* not used for calibration \(2 available\)$/);
+    const prov = JSON.parse(await fs.readFile(path.join(out, 'cal.bin.json'), 'utf8')) as { data: { count: number }; int8: { calibrationUsed: number[] } };
+    expect(prov.data.count).toBe(10);
+    expect(prov.int8.calibrationUsed).toHaveLength(8);
+    expect(new Set(prov.int8.calibrationUsed).size).toBe(8);
+    // Reused cache: the recorded indices give the same held-out images, so the check is reused too.
+    const b = await cli([...args, '--overwrite']);
+    expect(b.code, b.err).toBe(0);
+    const rb = JSON.parse(await fs.readFile(path.join(out, 'report.json'), 'utf8')) as ExportReport;
+    expect(rb.calibration?.reused).toBe(true);
+    expect(rb.fidelity?.reused).toBe(true);
+    expect(rb.fidelity?.source).toBe(ra.fidelity?.source);
+  });
+
   it('refuses a missing or empty image folder instead of calibrating on noise, writing nothing', async () => {
     const out = await dir('noimages');
     const empty = await dir('empty-folder');

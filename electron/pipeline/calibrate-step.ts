@@ -41,7 +41,11 @@ export interface CalibrationOutcome {
   amax: Map<string, number>;
   cacheText: string;
   qdqBytes?: Uint8Array;
-  /** The calibration items (ids), so the fidelity check can keep its held-out images apart. */
+  /**
+   * The items (ids) whose samples went into the statistics, so the fidelity check can keep its
+   * held-out images apart. Reserve images the calibration never needed are not in it: they stay
+   * available as held-out images.
+   */
   selection?: readonly string[];
   /** Every algorithm's threshold per tensor (from this run's histograms): the INT8 search's choices. */
   alternatives?: Map<string, Record<CalibrationAlgorithm, number>>;
@@ -59,7 +63,7 @@ export interface CalibrationOutcome {
   /** Digest of this run's fidelity inputs (set by the fidelity step, recorded with the cache). */
   fidelityInputs?: string;
   /** Files still to write once the search has settled the thresholds (absent when the cache was reused). */
-  pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm; header: string };
+  pending?: { cacheFile: string; provenance: Provenance; result: CalibrationResult; algorithm: CalibrationAlgorithm; header: string; used?: number[] };
 }
 
 const readOrNull = (file: string | undefined) => (file ? fs.readFile(file, 'utf8').catch(() => null) : Promise.resolve(null));
@@ -249,7 +253,7 @@ export const calibrateStep: Step = {
           preprocessing: pp,
           amax,
           cacheText,
-          selection: prepared.selection,
+          selection: usedItems(prepared.selection, int8?.calibrationUsed),
           floatTensors: int8?.floatTensors ?? [],
           calibrationSeconds: int8?.calibrationSeconds ?? 0,
           ...(int8?.fidelity && int8.fidelityInputs ? { recordedFidelity: { inputs: int8.fidelityInputs, report: int8.fidelity as unknown as FidelityReport } } : {}),
@@ -285,6 +289,8 @@ export const calibrateStep: Step = {
       // Streamed: each batch goes to the tensorfile as calibration consumes it (never all in memory).
       tensorfile = plan.tensorfile ? await TensorfileWriter.open(s.outputs, plan.tensorfile) : undefined;
       if (tensorfile) batches = tee(batches, tensorfile);
+      const used: string[] = [];
+      batches = recordIds(batches, used);
 
       const result: CalibrationResult = await runCalibration({
         model: model.onnx,
@@ -338,12 +344,12 @@ export const calibrateStep: Step = {
         preprocessing: pp,
         amax,
         cacheText: cacheTextFor(r.trtVersion, c.algorithm, amax, deployment.floatTensors),
-        selection: prepared.selection,
+        selection: used,
         ...(alternatives.size ? { alternatives } : {}),
         ...(localSnr.size ? { localSnr } : {}),
         floatTensors: [],
         calibrationSeconds: result.seconds,
-        pending: { cacheFile, provenance, result, algorithm: c.algorithm, header },
+        pending: { cacheFile, provenance, result, algorithm: c.algorithm, header, ...usedIndices(prepared.selection, used) },
       };
       s.calibration = {
         source: c.source,
@@ -414,6 +420,7 @@ export const quantizeStep: Step = {
         algorithmOf,
         calibrationSeconds: calibrated.calibrationSeconds,
         ...(s.fidelity?.verdict ? { meetsTarget: s.fidelity.verdict.meetsTarget } : {}),
+        ...(p.used ? { calibrationUsed: p.used } : {}),
         ...(s.fidelity && calibrated.fidelityInputs ? { fidelityInputs: calibrated.fidelityInputs, fidelity: s.fidelity as unknown as Record<string, unknown> } : {}),
       };
       if (plan.provenance) await stageWrite(s, 'cache-provenance', plan.provenance, serializeProvenance({ ...p.provenance, int8 }));
@@ -443,3 +450,24 @@ export const quantizeStep: Step = {
     return `${written.join(' + ') || 'cache reused as is'}${floatNames.length ? `; ${floatNames.length} tensor(s) kept in float` : ''}`;
   },
 };
+
+/** `batches`, recording the id of every sample that goes into the statistics. */
+async function* recordIds(batches: AsyncIterable<Batch>, into: string[]): AsyncIterable<Batch> {
+  for await (const b of batches) {
+    into.push(...b.ids);
+    yield b;
+  }
+}
+
+/** The used ids as indices into the selection (for the provenance), when every one is in it. */
+function usedIndices(selection: readonly string[], used: readonly string[]): { used?: number[] } {
+  const at = new Map(selection.map((id, i) => [id, i]));
+  const indices = used.map((id) => at.get(id));
+  return indices.every((i) => i !== undefined) ? { used: indices as number[] } : {};
+}
+
+/** The ids a reused cache's calibration read (its provenance's indices), else its whole selection. */
+function usedItems(selection: readonly string[], indices: readonly number[] | undefined): readonly string[] {
+  if (!indices || indices.some((i) => i >= selection.length)) return selection;
+  return indices.map((i) => selection[i]!);
+}

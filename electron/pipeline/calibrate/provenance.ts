@@ -54,6 +54,12 @@ export const ProvenanceSchema = z.object({
       floatTensors: z.array(z.object({ name: z.string(), layers: z.array(z.string()), precision: z.literal('fp16'), reason: z.string() })),
       algorithmOf: z.record(z.string(), z.enum(['entropy', 'minmax', 'percentile'])),
       calibrationSeconds: z.number(),
+      /**
+       * Indices into the selection of the items whose samples went into the statistics (the
+       * reserve the calibration never needed is not among them): the fidelity check of a later
+       * export that reuses this cache holds out the same images.
+       */
+      calibrationUsed: z.array(z.number().int().nonnegative()).optional(),
       meetsTarget: z.boolean().optional(),
       /** Digest of what the fidelity check compared (held-out ids with size and mtime, options, target) … */
       fidelityInputs: z.string().optional(),
