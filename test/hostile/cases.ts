@@ -43,6 +43,22 @@ export interface HostileCase {
 
 export const PRECIOUS = 'precious bytes: an earlier export the user still needs\n';
 
+/**
+ * Lay out one case under `base` (in/, out/ holding the PRECIOUS `model.etlt`, an empty cwd/), build
+ * its run, and read the bytes of every file it must keep, to compare after the run.
+ */
+export async function stageCase(base: string, S: SampleLayout, hc: HostileCase): Promise<{ ctx: CaseContext; cwd: string; run: CaseRun; before: Map<string, Buffer> }> {
+  const ctx: CaseContext = { S, inDir: path.join(base, 'in'), outDir: path.join(base, 'out') };
+  const cwd = path.join(base, 'cwd');
+  for (const d of [ctx.inDir, ctx.outDir, cwd]) await fs.mkdir(d, { recursive: true });
+  const target = path.join(ctx.outDir, 'model.etlt');
+  await fs.writeFile(target, PRECIOUS);
+  const run = await hc.build(ctx);
+  const keep = run.keep ?? [target];
+  const before = new Map(await Promise.all(keep.map(async (k) => [k, await fs.readFile(k)] as const)));
+  return { ctx, cwd, run, before };
+}
+
 interface ExportArgs {
   model?: string;
   key?: string | null;

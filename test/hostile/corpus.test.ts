@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { exitCodeFor } from '../../shared/errors.js';
-import { CASES, PRECIOUS, type CaseContext } from './cases.js';
+import { CASES, stageCase } from './cases.js';
 import { cli, listing } from './cli-run.js';
 
 let root: string;
@@ -30,15 +30,7 @@ describe('hostile corpus: every bad input gets its code, a hint, no trace, and w
   it.each(CASES.map((c, i) => [`${c.group}: ${c.name}`, i] as const))('%s', async (_name, i) => {
     const hc = CASES[i];
     if (!hc) throw new Error('no case');
-    const base = path.join(root, `case-${i}`);
-    const ctx: CaseContext = { S, inDir: path.join(base, 'in'), outDir: path.join(base, 'out') };
-    const cwd = path.join(base, 'cwd');
-    for (const d of [ctx.inDir, ctx.outDir, cwd]) await fs.mkdir(d, { recursive: true });
-    const target = path.join(ctx.outDir, 'model.etlt');
-    await fs.writeFile(target, PRECIOUS);
-    const run = await hc.build(ctx);
-    const keep = run.keep ?? [target];
-    const before = new Map(await Promise.all(keep.map(async (k) => [k, await fs.readFile(k)] as const)));
+    const { ctx, cwd, run, before } = await stageCase(path.join(root, `case-${i}`), S, hc);
     const outBefore = await listing(ctx.outDir);
 
     const r = await cli(run.args, run.env ?? {}, cwd);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSample, type SampleLayout } from '../../scripts/make-sample.js';
 import { exitCodeFor } from '../../shared/errors.js';
-import { exportArgs, PRECIOUS, type CaseContext } from './cases.js';
+import { exportArgs, stageCase } from './cases.js';
 import { cli, listing } from './cli-run.js';
 import { EDGE_CASES } from './edges.js';
 
@@ -35,14 +35,7 @@ describe('issue 11 edge classes: exact code, nothing modified, nothing half-writ
     const hc = EDGE_CASES[i];
     if (!hc) throw new Error('no case');
     const base = path.join(root, `edge-${i}`);
-    const ctx: CaseContext = { S, inDir: path.join(base, 'in'), outDir: path.join(base, 'out') };
-    const cwd = path.join(base, 'cwd');
-    for (const d of [ctx.inDir, ctx.outDir, cwd]) await fs.mkdir(d, { recursive: true });
-    const target = path.join(ctx.outDir, 'model.etlt');
-    await fs.writeFile(target, PRECIOUS);
-    const run = await hc.build(ctx);
-    const keep = run.keep ?? [target];
-    const before = new Map(await Promise.all(keep.map(async (k) => [k, await fs.readFile(k)] as const)));
+    const { ctx, cwd, run, before } = await stageCase(base, S, hc);
     const outBefore = await listing(ctx.outDir);
     const inBefore = await listing(ctx.inDir);
 
