@@ -2,7 +2,7 @@ import type { StudioApi } from '../../../shared/api.js';
 
 /** What electron/preload exposes with contextBridge.exposeInMainWorld('studio', …). */
 export interface StudioBridge extends StudioApi {
-  /** Proposed: webUtils.getPathForFile in the preload; '' for files not from disk. */
+  /** webUtils.getPathForFile, exposed by the preload (Electron only); '' for files not from disk. */
   pathForFile?(file: File): string;
 }
 

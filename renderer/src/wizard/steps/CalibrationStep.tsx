@@ -32,6 +32,7 @@ import { loadImages } from '../actions.js';
 import { ThumbnailGrid } from '../ThumbnailGrid.js';
 import { TensorPreview } from '../TensorPreview.js';
 import { Int8TargetField } from '../Int8Target.js';
+import { OptionLabel } from '../../components/OptionLabel.js';
 
 function NumberField({ label, value, onChange, min = 1, testId, step, width = 140 }: { label: string; value: number; onChange(n: number): void; min?: number; testId: string; step?: number; width?: number }) {
   const [text, setText] = useState(String(value));
@@ -205,14 +206,7 @@ export function CalibrationStep() {
               value={s.id}
               disabled={s.disabled ?? false}
               control={<Radio slotProps={{ input: { 'data-testid': `cal-source-${s.id}` } as Record<string, string> }} />}
-              label={
-                <span>
-                  {s.label}{' '}
-                  <Typography component="span" variant="body2" color="text.secondary">
-                    — {s.detail}
-                  </Typography>
-                </span>
-              }
+              label={<OptionLabel label={s.label} detail={s.detail} />}
             />
           ))}
         </RadioGroup>

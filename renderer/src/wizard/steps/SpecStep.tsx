@@ -12,6 +12,7 @@ import { useOptionsStore } from '../../store/options.js';
 import { inputGeometry, preprocessingProblems } from '../../store/request.js';
 import { dirname } from '../../store/paths.js';
 import { openSpec } from '../actions.js';
+import { OptionLabel } from '../../components/OptionLabel.js';
 
 const PRESETS: { id: PreprocessingPreset; label: string; detail: string }[] = [
   { id: 'tao-maskrcnn', label: 'TAO Mask R-CNN', detail: 'RGB, (x/255 − ImageNet mean) / 0.224, keep aspect + pad, NCHW' },
@@ -55,14 +56,7 @@ function PreprocessingForm() {
               key={p.id}
               value={p.id}
               control={<Radio />}
-              label={
-                <span>
-                  {p.label}{' '}
-                  <Typography component="span" variant="body2" color="text.secondary">
-                    — {p.detail}
-                  </Typography>
-                </span>
-              }
+              label={<OptionLabel label={p.label} detail={p.detail} />}
             />
           ))}
         </RadioGroup>
