@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { file as fileNeed, needs } from '../../../test/support/needs.js';
+import { needs } from '../../../test/support/needs.js';
+import { TV_MASKRCNN_FILE, tvMaskRcnn } from '../../../test/support/torchvision.js';
 
-const TV_MASKRCNN = fileNeed('/tmp/tv-maskrcnn.onnx', 'the torchvision Mask R-CNN ONNX export (bench/gpu/prepare.sh writes it)');
 import { isStudioError } from '../../../shared/errors.js';
 import { DataType } from './elemtypes.js';
 import { makeNode, makeValueInfo } from './graph.js';
@@ -76,8 +76,8 @@ describe('inspectModel', () => {
   });
 
   it('summarizes the torchvision Mask R-CNN export when present', (ctx) => {
-    const file = '/tmp/tv-maskrcnn.onnx';
-    needs(ctx, TV_MASKRCNN);
+    const file = TV_MASKRCNN_FILE;
+    needs(ctx, tvMaskRcnn());
     const bytes = new Uint8Array(readFileSync(file));
     const s = inspectModel(bytes, meta(bytes));
     expect(s.inputs.map((i) => i.name)).toEqual(['image']);

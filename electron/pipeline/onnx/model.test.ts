@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs/minimal.js';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { file as fileNeed, needs } from '../../../test/support/needs.js';
+import { needs } from '../../../test/support/needs.js';
+import { TV_MASKRCNN_FILE, tvMaskRcnn } from '../../../test/support/torchvision.js';
 import { isStudioError } from '../../../shared/errors.js';
 import { DataType } from './elemtypes.js';
 import { attrInts, getAttribute, getOpset, makeNode, NameScope, uniqueName } from './graph.js';
@@ -151,8 +152,8 @@ describe('decodeModel / encodeModel', () => {
   });
 
   it('round-trips the torchvision Mask R-CNN export byte-for-byte when present', (ctx) => {
-    const file = '/tmp/tv-maskrcnn.onnx';
-    needs(ctx, fileNeed(file, 'the torchvision Mask R-CNN ONNX export (bench/gpu/prepare.sh writes it)'));
+    const file = TV_MASKRCNN_FILE;
+    needs(ctx, tvMaskRcnn());
     const bytes = new Uint8Array(readFileSync(file));
     const m = decodeModel(bytes);
     const again = encodeModel(m);
