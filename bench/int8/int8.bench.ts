@@ -1,7 +1,8 @@
 /**
  * What the INT8 check and search cost the user, measured in one run per model:
  *   - calibration alone, the check (with its sensitivity ranking), the search, against its bound;
- *   - the export with `--int8_search off` (check only) and with the search (default);
+ *   - the export with `--no_fidelity` (no check), with `--int8_search off` (check only) and with
+ *     the search (default): INT8 without and with the check, in one run;
  *   - a second export with nothing changed (cache and fidelity result reused) against the first;
  *   - how far the fidelity stage's ETA was off, at 25 / 50 / 75 % of its progress.
  *
@@ -84,7 +85,9 @@ async function benchModel(name: string, base: (out: string) => ExportRequestInpu
   const run = async (label: string, sub: string, extra: Partial<ExportRequestInput> & { fidelity?: ExportRequestInput['fidelity'] }) => {
     const out = path.join(dir, sub);
     fs.mkdirSync(out, { recursive: true });
-    const req = { ...base(out), ...extra } as ExportRequestInput;
+    const b = base(out);
+    // extra.fidelity is merged over the model's own fidelity settings (ISNet's held-out count stays).
+    const req = { ...b, ...extra, ...(extra.fidelity ? { fidelity: { ...b.fidelity, ...extra.fidelity } } : {}) } as ExportRequestInput;
     const m = await measure(req);
     const f = m.report.fidelity;
     const s = f?.search;
@@ -94,13 +97,14 @@ async function benchModel(name: string, base: (out: string) => ExportRequestInpu
     const checkS = fid;
     const v = f?.verdict;
     rows.push(
-      `| ${name} | ${label} | ${f1(m.wall)} | ${f1(cal)} | ${f?.reused ? 'reused' : f1(checkS)} | ${cal > 0 && !f?.reused ? (checkS / cal).toFixed(2) + '×' : '–'} | ${searchS ? `${f1(searchS)} of ${f1(s!.budgetSeconds)} (${s!.evaluations} eval.)` : '–'} | ${
+      `| ${name} | ${label} | ${f1(m.wall)} | ${f1(cal)} | ${!f ? '–' : f.reused ? 'reused' : f1(checkS)} | ${f && cal > 0 && !f.reused ? (checkS / cal).toFixed(2) + '×' : '–'} | ${searchS ? `${f1(searchS)} of ${f1(s!.budgetSeconds)} (${s!.evaluations} eval.)` : '–'} | ${
         v ? `${v.meetsTarget ? 'meets' : '**below**'}: ${v.checks.map((c) => `${c.term} ${c.value === null ? 'n/a' : c.term === 'snrDb' ? f1(c.value) : c.value.toFixed(3)}`).join(', ')}` : 'not checked'
       } | ${s?.floatTensors.length ?? 0} | ${m.etaError.check.map(pct).join(' / ')} | ${m.etaError.search.map(pct).join(' / ')} |`,
     );
     console.error(rows[rows.length - 1]);
     return m;
   };
+  await run('INT8, `--no_fidelity` (no check)', 'nocheck', { fidelity: { enabled: false } });
   if (withOff) await run('INT8, `--int8_search off` (check only)', 'off', { fidelity: { search: 'off' } });
   const first = await run('INT8, search on (default)', 'auto', {});
   const again = await run('same export again (cache + check reused)', 'auto', { overwrite: true });
