@@ -232,8 +232,8 @@ export type PreflightFix =
   | { kind: 'accept' };
 
 export interface PreflightProblem {
-  /** Stable id: output-dir-missing, output-exists, output-not-writable, cache-exists, images-unreadable, leftover. */
-  id: 'output-dir-missing' | 'output-exists' | 'output-is-input' | 'output-not-writable' | 'cache-exists' | 'images-unreadable' | 'leftover';
+  /** Stable id: output-dir-missing, output-exists, output-not-writable, cache-exists, images-unreadable, leftover, no-held-out. */
+  id: 'output-dir-missing' | 'output-exists' | 'output-is-input' | 'output-not-writable' | 'cache-exists' | 'images-unreadable' | 'leftover' | 'no-held-out';
   /** error: Start stays disabled until fixed; warning: until fixed or accepted. */
   severity: 'error' | 'warning';
   message: string;

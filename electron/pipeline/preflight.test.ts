@@ -57,7 +57,8 @@ describe('preflightRequest', () => {
     await fs.writeFile(path.join(imgs, 'c.png'), '');
     const out = path.join(dir, 'cal-out');
     await fs.mkdir(out);
-    const r = req({ precision: 'int8', calibration: { source: 'image-dir', imageDir: imgs }, outputs: { etlt: path.join(out, 'a.etlt'), cache: path.join(out, 'cal.bin') } });
+    // The INT8 check off: its held-out shortage (every image calibrates) is the next test's.
+    const r = req({ precision: 'int8', calibration: { source: 'image-dir', imageDir: imgs }, fidelity: { enabled: false }, outputs: { etlt: path.join(out, 'a.etlt'), cache: path.join(out, 'cal.bin') } });
     const p = await preflightRequest(r);
     expect(p.problems).toEqual([expect.objectContaining({ id: 'images-unreadable', files: [path.join(imgs, 'b.jpg'), path.join(imgs, 'c.png')], fix: { kind: 'deselect-images', paths: [path.join(imgs, 'b.jpg'), path.join(imgs, 'c.png')] } })]);
     // The same check for an explicit list; a good list is clean.
@@ -65,5 +66,30 @@ describe('preflightRequest', () => {
     // An existing cache is a warning (reused if its provenance matches).
     await fs.writeFile(path.join(out, 'cal.bin'), 'TRT-8601-EntropyCalibration2\n');
     expect(await ids({ ...r, calibration: { ...r.calibration!, source: 'images', images: [path.join(imgs, 'a.jpg')] } })).toEqual(['cache-exists']);
+  });
+
+  it('INT8 whose check would have no held-out image: a warning before Start, accepted as "export without the check"', async () => {
+    const imgs = path.join(dir, 'held');
+    await fs.mkdir(imgs);
+    for (const n of ['a', 'b', 'c', 'd']) await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toFile(path.join(imgs, `${n}.png`));
+    const out = path.join(dir, 'held-out');
+    await fs.mkdir(out);
+    const base = { precision: 'int8' as const, outputs: { etlt: path.join(out, 'a.etlt'), cache: path.join(out, 'cal.bin') } };
+    // 2 × 2 reads all 4 images of the folder: nothing left to hold out.
+    const p = await preflightRequest(req({ ...base, calibration: { source: 'image-dir', imageDir: imgs, batches: 2, batchSize: 2 } }));
+    expect(p.problems).toEqual([expect.objectContaining({ id: 'no-held-out', severity: 'warning', files: [imgs], fix: { kind: 'accept' }, fixLabel: 'Export without the check' })]);
+    expect(p.problems[0]?.message).toMatch(/calibration reads every image of the folder \(4\).*INT8 not checked.*Calibration step/);
+    // Neighbours: more images than calibration reads (the reserve is held out), the check off,
+    // a hand-picked subset, every image picked by hand, a spec with validation records.
+    expect(await ids(req({ ...base, calibration: { source: 'image-dir', imageDir: imgs, batches: 1, batchSize: 3 } }))).toEqual([]);
+    expect(await ids(req({ ...base, calibration: { source: 'image-dir', imageDir: imgs, batches: 2, batchSize: 2 }, fidelity: { enabled: false } }))).toEqual([]);
+    const all = ['a', 'b', 'c', 'd'].map((n) => path.join(imgs, `${n}.png`));
+    expect(await ids(req({ ...base, calibration: { source: 'images', images: all.slice(0, 3), batches: 1, batchSize: 3 } }))).toEqual([]);
+    expect(await ids(req({ ...base, calibration: { source: 'images', images: all, batches: 1, batchSize: 4 } }))).toEqual(['no-held-out']);
+    const spec = path.join(dir, 'held-spec.txt');
+    await fs.writeFile(spec, 'data_config {\n  image_size: "(64, 96)"\n  num_classes: 4\n  validation_file_pattern: "val*.tfrecord"\n}\n');
+    expect(await ids(req({ ...base, spec, calibration: { source: 'image-dir', imageDir: imgs, batches: 2, batchSize: 2 } }))).toEqual([]);
+    await fs.writeFile(spec, 'data_config {\n  image_size: "(64, 96)"\n  num_classes: 4\n  training_file_pattern: "train*.tfrecord"\n}\n');
+    expect(await ids(req({ ...base, spec, calibration: { source: 'image-dir', imageDir: imgs, batches: 2, batchSize: 2 } }))).toEqual(['no-held-out']);
   });
 });

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { decodeBmp, isBmp } from './data/bmp.js';
 import { listImages } from './data/image-list.js';
 import { planOutputs, type OutputPlan } from './paths.js';
+import { loadSpec } from './spec/loader.js';
 
 /**
  * What the app's Review step checks before Start (issue 12): the problems the job would otherwise
@@ -101,7 +102,40 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
       fixLabel: 'Deselect unreadable images',
     });
   }
+  const noHeldOut = await heldOutShortage(r);
+  if (noHeldOut) problems.push(noHeldOut);
   return { outputs: files.map(([role, f]) => ({ role, path: f })), problems };
+}
+
+/**
+ * INT8 with its fidelity check, calibrated from images: the check compares on images of the same
+ * folder(s) that calibration does not read (fidelity/heldout.ts), else on the spec's
+ * validation_file_pattern. When neither is left, the export would end "INT8 not checked": say so
+ * before Start.
+ */
+async function heldOutShortage(r: ExportRequest): Promise<PreflightProblem | null> {
+  const c = r.calibration;
+  if (r.precision !== 'int8' || !c || r.fidelity?.enabled === false) return null;
+  if (c.source !== 'image-dir' && c.source !== 'images') return null;
+  if (r.spec) {
+    const spec = await loadSpec(r.spec).catch(() => null);
+    // A spec that does not load is reported by the job itself; one with validation records has a held-out set.
+    if (!spec || spec.spec.experiment.data_config.validation_file_pattern) return null;
+  }
+  const pool = c.source === 'image-dir' ? (c.imageDir ? await listImages(c.imageDir).catch(() => []) : []) : (c.images ?? []).map((f) => path.resolve(f));
+  const dirs = c.source === 'image-dir' ? (c.imageDir ? [path.resolve(c.imageDir)] : []) : [...new Set(pool.map((f) => path.dirname(f)))];
+  let inFolders = 0;
+  for (const d of dirs) inFolders += (await listImages(d).catch(() => [])).length;
+  const read = Math.min(c.batches * c.batchSize, pool.length);
+  if (pool.length === 0 || inFolders - read > 0) return null;
+  return {
+    id: 'no-held-out',
+    severity: 'warning',
+    message: `The INT8 check has no held-out images: calibration reads every image of ${dirs.length === 1 ? 'the folder' : 'the folders'} (${read}) and ${r.spec ? 'the spec sets no validation_file_pattern' : 'there is no spec with validation_file_pattern'}, so the export would end "INT8 not checked". Leave some images unselected on the Calibration step (or lower the batches), or add validation_file_pattern to the spec.`,
+    files: dirs,
+    fix: { kind: 'accept' },
+    fixLabel: 'Export without the check',
+  };
 }
 
 function stripExt(p: string): string {
