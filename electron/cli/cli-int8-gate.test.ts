@@ -88,7 +88,12 @@ describe('INT8 gate', () => {
     expect(s.steps.filter((x) => x.kept && x.meetsTarget).length).toBeGreaterThan(0);
     expect(s.seconds).toBeLessThanOrEqual(s.budgetSeconds + 2); // bounded (one evaluation may straddle the bound)
     expect(r.status.status).toBe('SUCCESS');
-    expect(r.out.trim().split('\n').pop()).toMatch(/^✔ INT8 meets target/);
+    // The verdict says how much of the model the search kept in FP16 (of every calibrated tensor).
+    const total = s.floatTensors.length + Object.values(s.algorithms).reduce((a, b) => a + (b ?? 0), 0);
+    expect(total).toBe(r.report.calibration!.tensors);
+    const share = s.floatTensors.length ? `, ${s.floatTensors.length} of ${total} tensors kept in FP16` : '';
+    expect(r.out.trim().split('\n').pop()).toBe(`✔ ${fid.verdict!.summary}.`);
+    expect(fid.verdict!.summary.endsWith(`held-out image(s)${share}`)).toBe(true);
     // The written cache carries the chosen thresholds: they differ from the requested entropy ones where the search switched.
     const prov = JSON.parse(await fs.readFile(r.f('cal.bin.json'), 'utf8')) as { int8: { algorithmOf: Record<string, string> }; search: string };
     expect(prov.search).toBe('auto default-target');

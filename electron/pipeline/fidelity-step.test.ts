@@ -12,7 +12,7 @@ import { resolvePreprocessing } from './data/preprocess.js';
 import { inspectModel } from './onnx/index.js';
 import type { OutputSet } from './io/outputs.js';
 import type { JobState } from './steps.js';
-import { fidelityStep, trtexecPrecisionFlags } from './fidelity-step.js';
+import { fidelityStep, fp16Share, trtexecPrecisionFlags } from './fidelity-step.js';
 import { calibrationSelection } from './fidelity/index.js';
 
 const S = { height: 64, width: 96, numClasses: 4, detections: 12, maskSize: 8, seed: 9 };
@@ -97,6 +97,16 @@ describe('fidelityStep', () => {
     expect(detail).toMatch(/no held-out data/);
     expect(s.fidelity).toBeUndefined();
     expect(events.some((e) => e.type === 'log' && e.level === 'warn' && /fidelity check skipped/.test(e.text))).toBe(true);
+  });
+});
+
+describe('fp16Share', () => {
+  it('counts the tensors kept in FP16 against every calibrated tensor, and nothing without a search or a fallback', () => {
+    const kept = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `t${i}`, layers: [], precision: 'fp16' as const, reason: 'r' }));
+    expect(fp16Share({ floatTensors: kept(50), algorithms: { entropy: 72, percentile: 20 } })).toEqual({ kept: 50, of: 142 });
+    expect(fp16Share({ floatTensors: kept(1), algorithms: { minmax: 49 } })).toEqual({ kept: 1, of: 50 });
+    expect(fp16Share({ floatTensors: [], algorithms: { entropy: 10 } })).toBeNull();
+    expect(fp16Share(undefined)).toBeNull();
   });
 });
 

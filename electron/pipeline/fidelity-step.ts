@@ -244,6 +244,10 @@ function finishInt8(s: WithFidelity, r: FidelityResult, checks: TargetCheck[], t
   if (trtexec) result.trtexec = trtexec;
   const verdict = buildVerdict(checks, target, origin, opts.allowBelowTarget, result);
   result = { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
+  const share = fp16Share(result.search);
+  if (verdict.meetsTarget && share && share.kept * 2 >= share.of) {
+    s.ctx.warn(`The INT8 search kept ${share.kept} of ${share.of} tensors in FP16 to meet the target: an engine built from these files runs mostly in FP16. Compare its speed with an FP16 export (--data_type fp16) before deploying it, or calibrate on more representative images.`);
+  }
   for (const line of fidelitySummary(result)) s.ctx.info(line);
   s.fidelity = result;
   if (!verdict.meetsTarget) s.ctx.warn(`${verdict.summary}. Next: ${verdict.nextStep ?? ''}`);
@@ -266,7 +270,8 @@ export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 
     target,
     targetOrigin: origin,
     checks,
-    summary: `${meets ? 'INT8 meets target' : 'INT8 below target'}: ${describeChecks(checks)} on ${r.images} held-out image(s)`,
+    // The share kept in FP16 belongs in the verdict: "meets target" with most tensors in FP16 is not the INT8 engine the user asked for.
+    summary: `${meets ? 'INT8 meets target' : 'INT8 below target'}: ${describeChecks(checks)} on ${r.images} held-out image(s)${keptInFp16(r.search)}`,
     allowed,
   };
   if (!meets) {
@@ -280,6 +285,19 @@ export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 
   }
   return v;
 }
+/** How many tensors the search kept in FP16, of every calibrated tensor (INT8 or not); null when none. */
+export function fp16Share(search: Pick<Int8SearchReport, 'floatTensors' | 'algorithms'> | undefined): { kept: number; of: number } | null {
+  const kept = search?.floatTensors.length ?? 0;
+  if (!search || kept === 0) return null;
+  return { kept, of: kept + Object.values(search.algorithms).reduce((a, b) => a + (b ?? 0), 0) };
+}
+
+/** ", N of M tensors kept in FP16" for the verdict line, or ''. */
+function keptInFp16(search: Pick<Int8SearchReport, 'floatTensors' | 'algorithms'> | undefined): string {
+  const share = fp16Share(search);
+  return share ? `, ${share.kept} of ${share.of} tensors kept in FP16` : '';
+}
+
 /** The one-screen summary logged after the check. */
 export function fidelitySummary(r: FidelityResult): string[] {
   const lines = [`INT8 fidelity (FP32 vs Q/DQ fake-quant, ${r.images} held-out image(s), ${r.seconds.toFixed(1)} s):`];
