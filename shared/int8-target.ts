@@ -73,7 +73,7 @@ export function formatInt8Target(t: Int8Target): string {
 
 /** What the gate compares: the agreement figures of one FP32-vs-INT8 comparison. */
 export interface Int8Measured {
-  outputs: readonly { snrDb: number; cosine: number }[];
+  outputs: readonly { snrDb: number; cosine: number; zeroReference?: boolean }[];
   detections?: { agreement: number; fp32: number; int8: number; matched: number };
   masks?: { meanMaskIoU: number; compared: number };
 }
@@ -89,17 +89,30 @@ export interface TargetCheck {
   margin: number;
 }
 
+/**
+ * A term's measured value, or null when these images give it nothing to measure: no such output,
+ * no FP32 detection to agree with, or every output zero in FP32. Agreeing on nothing is not
+ * agreement: a null term fails the target (the verdict says why).
+ */
 export function measuredTerm(m: Int8Measured, term: Int8TargetTerm): number | null {
+  const live = m.outputs.filter((o) => !o.zeroReference);
   switch (term) {
     case 'detections':
-      return m.detections ? m.detections.agreement : null;
+      return m.detections && m.detections.fp32 > 0 ? m.detections.agreement : null;
     case 'maskIou':
-      return m.masks && m.masks.compared > 0 ? m.masks.meanMaskIoU : m.masks && m.detections && m.detections.fp32 === 0 ? 1 : m.masks ? 0 : null;
+      return !m.masks || (m.detections && m.detections.fp32 === 0) ? null : m.masks.compared > 0 ? m.masks.meanMaskIoU : 0;
     case 'snrDb':
-      return m.outputs.length ? Math.min(...m.outputs.map((o) => o.snrDb)) : null;
+      return live.length ? Math.min(...live.map((o) => o.snrDb)) : null;
     case 'cosine':
-      return m.outputs.length ? Math.min(...m.outputs.map((o) => o.cosine)) : null;
+      return live.length ? Math.min(...live.map((o) => o.cosine)) : null;
   }
+}
+
+/** Why a term has nothing to measure on these images (for the verdict's next step), or null. */
+export function unmeasuredReason(m: Int8Measured, term: Int8TargetTerm): string | null {
+  if (measuredTerm(m, term) !== null) return null;
+  if (term === 'detections' || term === 'maskIou') return m.detections && m.detections.fp32 === 0 ? 'the FP32 model detects nothing on them' : `the model has no ${term === 'maskIou' ? 'mask' : 'detection'} output`;
+  return m.outputs.length ? 'every output of the FP32 model is zero on them' : 'the model has no float output to compare';
 }
 
 /** Each term of the target against what was measured. A term with nothing to measure fails. */

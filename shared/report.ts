@@ -64,7 +64,8 @@ export interface FidelityReport {
   /** Images compared, and where they came from. */
   images: number;
   source: string;
-  outputs: { name: string; cosine: number; snrDb: number; maxAbsError: number }[];
+  /** zeroReference: FP32 gave zeros in every value on these images: nothing to measure (the gate skips the output). */
+  outputs: { name: string; cosine: number; snrDb: number; maxAbsError: number; zeroReference?: boolean }[];
   /** Mask R-CNN-shaped outputs: detections matched by IoU ≥ 0.5 and class. */
   detections?: {
     fp32: number;

@@ -76,7 +76,14 @@ describe('fidelityStep', () => {
     expect(r.images).toBe(2);
     expect(r.source).toMatch(/not used for calibration/);
     expect(r.outputs.length).toBeGreaterThan(0);
-    expect(detail).toMatch(/2 held-out image\(s\)/);
+    // This crude model detects nothing on the held-out images in FP32: agreeing on nothing is not
+    // agreement. The verdict is red with the reason, and no search runs (it cannot create detections).
+    expect(r.detections).toMatchObject({ fp32: 0, int8: 0 });
+    expect(r.verdict?.meetsTarget).toBe(false);
+    expect(r.verdict?.checks.map((c) => [c.term, c.value])).toEqual([['detections', null], ['maskIou', null]]);
+    expect(r.verdict?.nextStep).toMatch(/^nothing to compare on these 2 held-out image\(s\): the FP32 model detects nothing on them/);
+    expect((s as { int8Search?: unknown }).int8Search).toBeUndefined();
+    expect(detail).toMatchObject({ alert: true, detail: expect.stringMatching(/^INT8 below target — 2 held-out image\(s\), detection agreement n\/a/) });
     const logs = events.flatMap((e) => (e.type === 'log' ? [e.text] : []));
     expect(logs.some((t) => t.startsWith('INT8 fidelity'))).toBe(true);
     // Progress from the check's plan in seconds: a percentage that never goes back, an ETA once

@@ -7,7 +7,7 @@ import { decodeModel } from './onnx/index.js';
 import { prefetchBatches } from './data/loader.js';
 import { sampleDims } from './data/preprocess.js';
 import { analyseQdq, Int8Evaluator, runFidelity, runInt8Search, selectHeldOut, type FidelityResult } from './fidelity/index.js';
-import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
+import { checkTarget, describeChecks, DEFAULT_DETECTION_TARGET, DEFAULT_TENSOR_TARGET, unmeasuredReason, type Int8Target, type TargetCheck } from '../../shared/int8-target.js';
 import type { Int8SearchReport, Int8Verdict } from '../../shared/report.js';
 import type { CalibrationAlgorithm } from '../../shared/request.js';
 import { StagePlan } from './progress-plan.js';
@@ -116,8 +116,10 @@ export const fidelityStep: Step = {
     const checks = checkTarget(check, target);
     const meets = checks.every((c) => c.ok);
     const origin = explicitTarget ? ('request' as const) : ('default' as const);
-    const canSearch = opts.search === 'auto' && calibrated.pending !== undefined;
-    if (opts.search === 'auto' && !meets && !canSearch) s.ctx.warn('INT8 search skipped: the calibration cache was reused, so there are no statistics to search; pass --no-cal_reuse to calibrate and search again.');
+    // A term the held-out images give nothing to measure cannot be fixed by choosing thresholds.
+    const measurable = checks.every((c) => c.value !== null);
+    const canSearch = opts.search === 'auto' && calibrated.pending !== undefined && measurable;
+    if (opts.search === 'auto' && !meets && !canSearch && measurable) s.ctx.warn('INT8 search skipped: the calibration cache was reused, so there are no statistics to search; pass --no-cal_reuse to calibrate and search again.');
     if (opts.search === 'off') result = { ...check, search: { mode: 'off', stoppedBy: 'off', steps: [], algorithms: {}, floatTensors: calibrated.floatTensors, evaluations: 0, seconds: 0, budgetSeconds: 0 } };
     if (!meets && canSearch) {
       // Below target: the search stage takes over (its own row, progress and ETA).
@@ -157,6 +159,7 @@ export const searchStep: Step = {
     if (opts.search === 'off') return 'off (--int8_search off)';
     if (s.fidelity?.verdict?.meetsTarget) return 'not needed: the calibrated INT8 meets its target';
     if (s.fidelity?.reused) return 'not run: the recorded result was reused';
+    if (s.fidelity?.verdict?.checks.some((c) => c.value === null)) return 'not run: the held-out images give the target nothing to measure';
     return s.fidelity ? 'not possible: the calibration cache was reused (no statistics)' : 'no fidelity result to search from';
   },
   async run(st) {
@@ -251,8 +254,10 @@ function finishInt8(s: WithFidelity, r: FidelityResult, checks: TargetCheck[], t
   for (const line of fidelitySummary(result)) s.ctx.info(line);
   s.fidelity = result;
   if (!verdict.meetsTarget) s.ctx.warn(`${verdict.summary}. Next: ${verdict.nextStep ?? ''}`);
-  const w = result.outputs.reduce((m, o) => Math.min(m, o.snrDb), Infinity);
-  const detail = `${result.images} held-out image(s), ${describeChecks(checks)}${calibrated.floatTensors.length ? `, ${calibrated.floatTensors.length} tensor(s) kept in FP16` : ''}, worst output SNR ${Number.isFinite(w) ? w.toFixed(1) : '–'} dB (${result.seconds.toFixed(1)} s)`;
+  const w = result.outputs.reduce((m, o) => (o.zeroReference ? m : Math.min(m, o.snrDb)), Infinity);
+  // The worst SNR as well, unless the target's own terms already say it.
+  const snr = checks.some((c) => c.term === 'snrDb') || !Number.isFinite(w) ? '' : `, worst output SNR ${w.toFixed(1)} dB`;
+  const detail = `${result.images} held-out image(s), ${describeChecks(checks)}${calibrated.floatTensors.length ? `, ${calibrated.floatTensors.length} tensor(s) kept in FP16` : ''}${snr} (${result.seconds.toFixed(1)} s)`;
   return verdict.meetsTarget ? detail : { detail: `INT8 below target — ${detail}`, alert: true };
 }
 
@@ -263,7 +268,7 @@ function searchOutcome(r: Int8SearchReport): string {
 }
 
 /** The gate's verdict, with the numbers and what to do next. */
-export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 'default' | 'request', allowed: boolean, r: Pick<FidelityReport, 'search' | 'images'>): Int8Verdict {
+export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 'default' | 'request', allowed: boolean, r: Pick<FidelityReport, 'search' | 'images' | 'outputs' | 'detections' | 'masks'>): Int8Verdict {
   const meets = checks.every((c) => c.ok);
   const v: Int8Verdict = {
     meetsTarget: meets,
@@ -274,10 +279,13 @@ export function buildVerdict(checks: TargetCheck[], target: Int8Target, origin: 
     summary: `${meets ? 'INT8 meets target' : 'INT8 below target'}: ${describeChecks(checks)} on ${r.images} held-out image(s)${keptInFp16(r.search)}`,
     allowed,
   };
+  // A term these images give nothing to measure (no FP32 detection, all-zero outputs) fails, and says why.
+  const unmeasured = [...new Set(checks.filter((c) => c.value === null).map((c) => unmeasuredReason(r, c.term)).filter((x): x is string => x !== null))];
   if (!meets) {
     const s = r.search;
-    v.nextStep =
-      s?.mode === 'off'
+    v.nextStep = unmeasured.length
+      ? `nothing to compare on these ${r.images} held-out image(s): ${unmeasured.join('; ')}. Check on images where the model responds (the spec's validation_file_pattern, or other images in the calibration folder), or accept the INT8 unchecked (--allow_below_target)`
+      : s?.mode === 'off'
         ? 'run with the INT8 search on (drop --int8_search off), or deploy FP16 (--data_type fp16)'
         : s?.stoppedBy === 'budget'
           ? `the search stopped at its time bound after ${s.evaluations} evaluation(s); calibrate on more images (--batches) to raise the bound, keep the listed tensors in FP16 by hand, or deploy FP16 (--data_type fp16)`
@@ -303,11 +311,11 @@ export function fidelitySummary(r: FidelityResult): string[] {
   const lines = [`INT8 fidelity (FP32 vs Q/DQ fake-quant, ${r.images} held-out image(s), ${r.seconds.toFixed(1)} s):`];
   const width = Math.max(6, ...r.outputs.map((o) => o.name.length));
   lines.push(`  ${'output'.padEnd(width)}  cosine    SNR dB  max |Δ|`);
-  for (const o of r.outputs) lines.push(`  ${o.name.padEnd(width)}  ${o.cosine.toFixed(5)}  ${o.snrDb.toFixed(1).padStart(6)}  ${o.maxAbsError.toPrecision(3)}`);
+  for (const o of r.outputs) lines.push(`  ${o.name.padEnd(width)}  ${o.cosine.toFixed(5)}  ${o.snrDb.toFixed(1).padStart(6)}  ${o.maxAbsError.toPrecision(3)}${o.zeroReference ? '  (zero in FP32 on every image: nothing to compare)' : ''}`);
   const d = r.detections;
   if (d) {
     lines.push(
-      `  detections (score ≥ 0.5): FP32 ${d.fp32}, INT8 ${d.int8}, matched ${d.matched} (agreement ${(100 * d.agreement).toFixed(1)} %), mean box IoU ${d.meanBoxIoU.toFixed(3)}, class agreement ${(100 * d.classAgreement).toFixed(1)} %, mean |Δscore| ${d.meanAbsScoreDelta.toFixed(4)}`,
+      `  detections (score ≥ 0.5): FP32 ${d.fp32}, INT8 ${d.int8}, matched ${d.matched} (agreement ${d.fp32 === 0 ? 'n/a: FP32 detects nothing' : `${(100 * d.agreement).toFixed(1)} %`}), mean box IoU ${d.meanBoxIoU.toFixed(3)}, class agreement ${(100 * d.classAgreement).toFixed(1)} %, mean |Δscore| ${d.meanAbsScoreDelta.toFixed(4)}`,
     );
   }
   if (r.masks) lines.push(`  masks: mean IoU ${r.masks.meanMaskIoU.toFixed(3)} over ${r.masks.compared} matched detection(s)`);

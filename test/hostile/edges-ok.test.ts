@@ -94,7 +94,8 @@ describe('paths that must work', () => {
     if (!mount('8k')) return ctx.skip();
     try {
       const d = await dir('logdisk-out2');
-      const r = await cli(['mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', S.spec, '-o', path.join(d, 'm.etlt'), '-v', '--log_file', path.join(disk, 'export.log'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(d, 'cal.bin')]);
+      const r = await cli(['mask_rcnn', 'export', '-m', S.tlt, '-k', SAMPLE_KEY, '-e', S.spec, '-o', path.join(d, 'm.etlt'), '-v', '--log_file', path.join(disk, 'export.log'), '--data_type', 'int8', '--cal_image_dir', S.calImages, '--batches', '1', '--batch_size', '2', '--cal_cache_file', path.join(d, 'cal.bin'), '--allow_below_target']);
+      // (--allow_below_target: the two held-out images of this tiny sample show the FP32 model no object, so the check has nothing to compare.)
       expect(r.code, r.all).toBe(0);
       expect(r.all).toMatch(/log could not be written to .*export\.log \(E_DISK_FULL\)/);
       expect(await fs.readdir(disk)).toEqual([]);

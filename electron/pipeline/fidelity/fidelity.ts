@@ -350,7 +350,10 @@ export function layersOf(a: QuantizedActivation | undefined): string[] {
   return [...(a.producer ? [a.producer] : []), ...a.consumers];
 }
 
-export function worst(rs: readonly { snrDb: number; cosine: number }[]): { snrDb: number; cosine: number } {
+/** The worst SNR and cosine over the outputs that have a signal in FP32 (all of them when none has). */
+export function worst(all: readonly { snrDb: number; cosine: number; zeroReference?: boolean }[]): { snrDb: number; cosine: number } {
+  const live = all.filter((r) => !r.zeroReference);
+  const rs = live.length ? live : all;
   if (rs.length === 0) return { snrDb: 0, cosine: 0 };
   return { snrDb: Math.min(...rs.map((r) => r.snrDb)), cosine: Math.min(...rs.map((r) => r.cosine)) };
 }

@@ -26,7 +26,13 @@ describe('compareTensors', () => {
 
   it('opposite sign → cosine −1; zero reference with non-zero output → floor', () => {
     expect(compareTensors([1, 2], [-1, -2]).cosine).toBeCloseTo(-1, 12);
-    expect(compareTensors([0, 0], [1, 0])).toEqual({ cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: 1 });
+    expect(compareTensors([0, 0], [1, 0])).toEqual({ cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: 1, zeroReference: true });
+  });
+
+  it('a reference that is zero everywhere is marked: it has no signal to measure an error against', () => {
+    expect(compareTensors([0, 0, 0], [0, 0, 0])).toEqual({ cosine: 1, snrDb: SNR_CAP_DB, maxAbsError: 0, zeroReference: true });
+    expect(compareTensors([0, 1e-30], [0, 0]).zeroReference).toBeUndefined();
+    expect(compareTensors([], []).zeroReference).toBeUndefined();
   });
 
   it('NaN in the compared tensor counts as total loss', () => {

@@ -52,9 +52,13 @@ export class AgreementAccumulator {
     return this.n;
   }
 
-  result(): { cosine: number; snrDb: number; maxAbsError: number } {
+  /**
+   * zeroReference: the FP32 reference was zero in every value compared, so the output has no
+   * signal to measure INT8's error against (its SNR and cosine say nothing; the gate skips it).
+   */
+  result(): { cosine: number; snrDb: number; maxAbsError: number; zeroReference?: true } {
     if (this.bad) return { cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: Number.MAX_VALUE };
-    return { cosine: cosineOf(this.xx, this.yy, this.xy), snrDb: snrOf(this.xx, this.ee), maxAbsError: this.maxAbs };
+    return { cosine: cosineOf(this.xx, this.yy, this.xy), snrDb: snrOf(this.xx, this.ee), maxAbsError: this.maxAbs, ...(this.xx === 0 && this.n > 0 ? { zeroReference: true as const } : {}) };
   }
 }
 
@@ -71,7 +75,7 @@ function snrOf(signal: number, noise: number): number {
 }
 
 /** Cosine similarity, SNR in dB and max |x−y| of two equally long arrays. */
-export function compareTensors(x: ArrayLike<number>, y: ArrayLike<number>): { cosine: number; snrDb: number; maxAbsError: number } {
+export function compareTensors(x: ArrayLike<number>, y: ArrayLike<number>): { cosine: number; snrDb: number; maxAbsError: number; zeroReference?: true } {
   const acc = new AgreementAccumulator();
   acc.add(x, y);
   return acc.result();
