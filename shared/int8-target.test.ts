@@ -8,14 +8,14 @@ describe('measuredTerm: agreeing on nothing is not agreement', () => {
     const m: Int8Measured = { outputs: [{ snrDb: 35, cosine: 0.999 }, { snrDb: 200, cosine: 1, zeroReference: true }, { snrDb: 25, cosine: 0.99 }] };
     expect(measuredTerm(m, 'snrDb')).toBe(25);
     expect(measuredTerm(m, 'cosine')).toBe(0.99);
-    // A zero reference with INT8 noise on it (SNR floor) is not taken as the worst either.
-    expect(measuredTerm({ outputs: [{ snrDb: -200, cosine: 0, zeroReference: true }, { snrDb: 30, cosine: 0.999 }] }, 'snrDb')).toBe(30);
+    // INT8 noise on a zero FP32 output is not "nothing": it keeps its floor and is the worst.
+    expect(measuredTerm({ outputs: [{ snrDb: -200, cosine: 0 }, { snrDb: 30, cosine: 0.999 }] }, 'snrDb')).toBe(-200);
   });
 
   it('has nothing to measure when every output is zero in FP32, or the FP32 model detects nothing', () => {
     const zero: Int8Measured = { outputs: [{ snrDb: 200, cosine: 1, zeroReference: true }] };
     expect(measuredTerm(zero, 'snrDb')).toBeNull();
-    expect(unmeasuredReason(zero, 'snrDb')).toBe('every output of the FP32 model is zero on them');
+    expect(unmeasuredReason(zero, 'snrDb')).toBe('every output is zero (or empty) on them, in FP32 and in INT8');
     const none: Int8Measured = { outputs: [{ snrDb: 200, cosine: 1 }], detections: det(0, 0, 0), masks: { meanMaskIoU: 0, compared: 0 } };
     expect(measuredTerm(none, 'detections')).toBeNull();
     expect(measuredTerm(none, 'maskIou')).toBeNull();

@@ -112,7 +112,7 @@ export function measuredTerm(m: Int8Measured, term: Int8TargetTerm): number | nu
 export function unmeasuredReason(m: Int8Measured, term: Int8TargetTerm): string | null {
   if (measuredTerm(m, term) !== null) return null;
   if (term === 'detections' || term === 'maskIou') return m.detections && m.detections.fp32 === 0 ? 'the FP32 model detects nothing on them' : `the model has no ${term === 'maskIou' ? 'mask' : 'detection'} output`;
-  return m.outputs.length ? 'every output of the FP32 model is zero on them' : 'the model has no float output to compare';
+  return m.outputs.length ? 'every output is zero (or empty) on them, in FP32 and in INT8' : 'the model has no float output to compare';
 }
 
 /** Each term of the target against what was measured. A term with nothing to measure fails. */

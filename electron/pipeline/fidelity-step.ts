@@ -311,7 +311,7 @@ export function fidelitySummary(r: FidelityResult): string[] {
   const lines = [`INT8 fidelity (FP32 vs Q/DQ fake-quant, ${r.images} held-out image(s), ${r.seconds.toFixed(1)} s):`];
   const width = Math.max(6, ...r.outputs.map((o) => o.name.length));
   lines.push(`  ${'output'.padEnd(width)}  cosine    SNR dB  max |Δ|`);
-  for (const o of r.outputs) lines.push(`  ${o.name.padEnd(width)}  ${o.cosine.toFixed(5)}  ${o.snrDb.toFixed(1).padStart(6)}  ${o.maxAbsError.toPrecision(3)}${o.zeroReference ? '  (zero in FP32 on every image: nothing to compare)' : ''}`);
+  for (const o of r.outputs) lines.push(`  ${o.name.padEnd(width)}  ${o.cosine.toFixed(5)}  ${o.snrDb.toFixed(1).padStart(6)}  ${o.maxAbsError.toPrecision(3)}${o.zeroReference ? '  (zero in FP32 on every image: nothing to compare)' : ''}${o.sizeMismatch ? `  (INT8 changed its size on ${o.sizeMismatch} of ${r.images} image(s): values one run lacks count as error)` : ''}`);
   const d = r.detections;
   if (d) {
     lines.push(

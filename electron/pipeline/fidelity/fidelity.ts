@@ -177,10 +177,10 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
           const ys = withScoreView(alignDetections(im.outputs, floatOutputs(r, [...im.outputs.keys()]), detOut ?? {}), detOut ?? {});
           for (const [name, x] of withScoreView(im.outputs, detOut ?? {})) {
             const y = ys.get(name);
-            if (!y || y.data.length !== x.data.length) continue;
+            if (!y) continue;
             const acc = accs.get(name) ?? new AgreementAccumulator();
             accs.set(name, acc);
-            acc.add(x.data, y.data);
+            acc.addAny(x.data, y.data);
           }
         }
         const w = worst([...accs.values()].map((acc) => acc.result()));
@@ -264,10 +264,10 @@ export async function runFidelity(o: FidelityOptions): Promise<FidelityResult> {
         const aligned = withScoreView(alignDetections(outs, qouts, detOut), detOut);
         for (const [name, x] of withScoreView(outs, detOut)) {
           const y = aligned.get(name);
-          if (!y || y.data.length !== x.data.length) continue;
+          if (!y) continue;
           const acc = perOutput.get(name) ?? new AgreementAccumulator();
           perOutput.set(name, acc);
-          acc.add(x.data, y.data);
+          acc.addAny(x.data, y.data);
         }
         if (keep.length < keepN) keep.push({ feeds, outputs: outs });
         if (o.keepImages) held.push({ feeds, outputs: outs });

@@ -26,13 +26,36 @@ describe('compareTensors', () => {
 
   it('opposite sign → cosine −1; zero reference with non-zero output → floor', () => {
     expect(compareTensors([1, 2], [-1, -2]).cosine).toBeCloseTo(-1, 12);
-    expect(compareTensors([0, 0], [1, 0])).toEqual({ cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: 1, zeroReference: true });
+    // INT8 non-zero where FP32 is zero is a difference (floor), not "nothing to compare".
+    expect(compareTensors([0, 0], [1, 0])).toEqual({ cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: 1 });
   });
 
-  it('a reference that is zero everywhere is marked: it has no signal to measure an error against', () => {
+  it('an output whose size INT8 changed is compared padded with zeros, and the images are counted', () => {
+    const acc = new AgreementAccumulator();
+    acc.addAny([1, 2, 3, 4], [1, 2, 3, 4]);
+    acc.addAny([1, 2, 3, 4], [1, 2]); // INT8 lost the second row of 2 values: 3² + 4² of error
+    const r = acc.result();
+    expect(r.sizeMismatch).toBe(1);
+    expect(r.snrDb).toBeCloseTo(10 * Math.log10((2 * 30) / 25), 10);
+    expect(r.maxAbsError).toBe(4);
+    // Extra values in INT8 count as error against 0 too; equal sizes are never flagged.
+    const b = new AgreementAccumulator();
+    b.addAny([5], [5, 1]);
+    expect(b.result()).toMatchObject({ sizeMismatch: 1, maxAbsError: 1 });
+    const c = new AgreementAccumulator();
+    c.addAny([1, 2], [1, 2]);
+    expect(c.result().sizeMismatch).toBeUndefined();
+    // FP32 found nothing, INT8 found something: not "nothing to compare".
+    const d = new AgreementAccumulator();
+    d.addAny([], [0.5, 0.5]);
+    expect(d.result()).toMatchObject({ snrDb: -SNR_CAP_DB, sizeMismatch: 1 });
+    expect(d.result().zeroReference).toBeUndefined();
+  });
+
+  it('an output zero (or empty) in both runs is marked: it has no signal to measure an error against', () => {
     expect(compareTensors([0, 0, 0], [0, 0, 0])).toEqual({ cosine: 1, snrDb: SNR_CAP_DB, maxAbsError: 0, zeroReference: true });
     expect(compareTensors([0, 1e-30], [0, 0]).zeroReference).toBeUndefined();
-    expect(compareTensors([], []).zeroReference).toBeUndefined();
+    expect(compareTensors([], [])).toEqual({ cosine: 1, snrDb: SNR_CAP_DB, maxAbsError: 0, zeroReference: true }); // an empty output: nothing either
   });
 
   it('NaN in the compared tensor counts as total loss', () => {

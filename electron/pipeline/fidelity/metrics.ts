@@ -19,6 +19,24 @@ export class AgreementAccumulator {
   private maxAbs = 0;
   private bad = false;
   private n = 0;
+  private mismatched = 0;
+
+  /**
+   * Like add(), for outputs whose size depends on the data (detections after NMS, NonZero): when
+   * INT8 gives a different number of values than FP32, the shorter is padded with zeros, so every
+   * value one run has and the other lacks counts as error (never skipped), and the image is counted
+   * in `sizeMismatch`.
+   */
+  addAny(x: ArrayLike<number>, y: ArrayLike<number>): void {
+    if (x.length === y.length) return this.add(x, y);
+    const n = Math.max(x.length, y.length);
+    const px = new Float64Array(n);
+    const py = new Float64Array(n);
+    for (let i = 0; i < x.length; i++) px[i] = x[i]!;
+    for (let i = 0; i < y.length; i++) py[i] = y[i]!;
+    this.add(px, py);
+    this.mismatched++;
+  }
 
   add(x: ArrayLike<number>, y: ArrayLike<number>): void {
     if (x.length !== y.length) throw new RangeError(`metrics: ${x.length} reference values vs ${y.length} compared values`);
@@ -53,12 +71,15 @@ export class AgreementAccumulator {
   }
 
   /**
-   * zeroReference: the FP32 reference was zero in every value compared, so the output has no
-   * signal to measure INT8's error against (its SNR and cosine say nothing; the gate skips it).
+   * zeroReference: both runs were zero in every value compared (or had no values: an output with
+   * a data-dependent size that came out empty), so the output has no signal to measure INT8's
+   * error against (its SNR and cosine say nothing; the gate skips it). A zero FP32 output that
+   * INT8 makes non-zero is not that: it keeps its floor SNR and fails.
    */
-  result(): { cosine: number; snrDb: number; maxAbsError: number; zeroReference?: true } {
-    if (this.bad) return { cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: Number.MAX_VALUE };
-    return { cosine: cosineOf(this.xx, this.yy, this.xy), snrDb: snrOf(this.xx, this.ee), maxAbsError: this.maxAbs, ...(this.xx === 0 && this.n > 0 ? { zeroReference: true as const } : {}) };
+  result(): { cosine: number; snrDb: number; maxAbsError: number; zeroReference?: true; sizeMismatch?: number } {
+    const mismatch = this.mismatched ? { sizeMismatch: this.mismatched } : {};
+    if (this.bad) return { cosine: 0, snrDb: -SNR_CAP_DB, maxAbsError: Number.MAX_VALUE, ...mismatch };
+    return { cosine: cosineOf(this.xx, this.yy, this.xy), snrDb: snrOf(this.xx, this.ee), maxAbsError: this.maxAbs, ...(this.xx === 0 && this.ee === 0 ? { zeroReference: true as const } : {}), ...mismatch };
   }
 }
 

@@ -144,10 +144,10 @@ export function compareInto(ref: Outputs, q: Outputs, det: { detections?: string
   const aligned = withScoreView(alignDetections(ref, q, det), det);
   for (const [name, x] of withScoreView(ref, det)) {
     const y = aligned.get(name);
-    if (!y || y.data.length !== x.data.length) continue;
+    if (!y) continue;
     const acc = perOutput.get(name) ?? new AgreementAccumulator();
     perOutput.set(name, acc);
-    acc.add(x.data, y.data);
+    acc.addAny(x.data, y.data);
   }
 }
 
