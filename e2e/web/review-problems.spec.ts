@@ -119,3 +119,51 @@ test('unreadable images and a calibration shortage: deselect them, accept fewer 
   await expect(page.getByTestId('review-command')).toContainText('--cal_accept_fewer');
   await expect(start).toBeEnabled({ timeout: READ_TIMEOUT });
 });
+
+test('an INT8 check that would have no held-out image: a warning at Review, accepted as "Export without the check"', async ({ app: page, studio, outDir }) => {
+  const s = studio.sample;
+  // A spec without validation_file_pattern (its training records by absolute path), and a folder
+  // of 4 images that 2 × 2 calibration reads entirely: nothing is left to hold out.
+  const spec = path.join(outDir, 'no-val.txt');
+  const text = (await fs.readFile(s.spec, 'utf8'))
+    .replace(/^\s*validation_file_pattern:.*\n/m, '')
+    .replace(/training_file_pattern: "([^"]+)"/, (_m, p: string) => `training_file_pattern: "${path.join(path.dirname(s.spec), p)}"`);
+  await fs.writeFile(spec, text);
+  const imgs = path.join(outDir, 'four');
+  await fs.mkdir(imgs);
+  const originals = (await fs.readdir(s.calImages)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, 4);
+  for (const f of originals) await fs.copyFile(path.join(s.calImages, f), path.join(imgs, f));
+
+  await throughSpec(page, { model: s.tlt, key: studio.key, spec });
+  await choosePrecision(page, 'int8');
+  await next(page, 'calibration');
+  await page.getByTestId('cal-source-image-dir').check();
+  await typePath(page, 'cal-image-dir', imgs);
+  await expect(page.getByTestId('thumb-grid')).toBeVisible({ timeout: READ_TIMEOUT });
+  await setNumber(page, 'cal-batches', 2);
+  await setNumber(page, 'cal-batch-size', 2);
+  await next(page, 'output');
+  await setOutput(page, path.join(outDir, 'model.etlt'));
+  await next(page, 'review');
+
+  const start = page.getByTestId('start-export');
+  const warning = page.getByTestId('problem-no-held-out');
+  await expect(warning).toContainText('The INT8 check has no held-out images', { timeout: READ_TIMEOUT });
+  await expect(warning).toContainText('calibration reads every image of the folder (4)');
+  await expect(start).toBeDisabled();
+  await shot(page, 'review-no-held-out');
+  await expect(page.getByTestId('accept-no-held-out')).toHaveText('Export without the check');
+  await page.getByTestId('accept-no-held-out').click();
+  await expect(warning).toHaveAttribute('data-resolved', 'true');
+  await expect(start).toBeEnabled({ timeout: READ_TIMEOUT });
+
+  // Calibrating on fewer images than the folder holds leaves some to hold out: no warning.
+  await page.getByTestId('stepper-calibration').click();
+  await expectStep(page, 'calibration');
+  await setNumber(page, 'cal-batches', 1);
+  await page.getByTestId('stepper-review').click();
+  await expectStep(page, 'review');
+  await expect(page.getByTestId('review-summary')).toBeVisible();
+  await expect(warning).toBeHidden({ timeout: READ_TIMEOUT });
+  await expect(start).toBeEnabled({ timeout: READ_TIMEOUT });
+});
