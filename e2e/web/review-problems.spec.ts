@@ -3,9 +3,24 @@
 // (or, a warning, accepted). Real server, real files.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Page } from '@playwright/test';
 import { shot } from '../fixtures/shot.js';
 import { expect, test } from '../fixtures/test.js';
 import { choosePrecision, fp32ToReview, next, READ_TIMEOUT, setNumber, setOutput, setSwitch, startExport, throughSpec, typePath, waitForDone, expectStep } from '../fixtures/wizard.js';
+
+/** Model, key and spec; INT8 calibrated from every image of `imgs` in batches × batch size; the output set. */
+async function int8FromFolder(page: Page, m: { model: string; key: string; spec: string }, imgs: string, [batches, batchSize]: [number, number], etlt: string): Promise<void> {
+  await throughSpec(page, m);
+  await choosePrecision(page, 'int8');
+  await next(page, 'calibration');
+  await page.getByTestId('cal-source-image-dir').check();
+  await typePath(page, 'cal-image-dir', imgs);
+  await expect(page.getByTestId('thumb-grid')).toBeVisible({ timeout: READ_TIMEOUT });
+  await setNumber(page, 'cal-batches', batches);
+  await setNumber(page, 'cal-batch-size', batchSize);
+  await next(page, 'output');
+  await setOutput(page, etlt);
+}
 
 test('missing folder, existing output, leftovers of a previous run: each shown with its fix; Start waits for all', async ({ app: page, studio, outDir }) => {
   const s = studio.sample;
@@ -69,16 +84,7 @@ test('unreadable images and a calibration shortage: deselect them, accept fewer 
   }
   await fs.writeFile(path.join(imgs, 'zz_broken.jpg'), 'this is not a JPEG');
 
-  await throughSpec(page, { model: s.tlt, key: studio.key, spec: s.spec });
-  await choosePrecision(page, 'int8');
-  await next(page, 'calibration');
-  await page.getByTestId('cal-source-image-dir').check();
-  await typePath(page, 'cal-image-dir', imgs);
-  await expect(page.getByTestId('thumb-grid')).toBeVisible({ timeout: READ_TIMEOUT });
-  await setNumber(page, 'cal-batches', 2);
-  await setNumber(page, 'cal-batch-size', 4);
-  await next(page, 'output');
-  await setOutput(page, path.join(outDir, 'model.etlt'));
+  await int8FromFolder(page, { model: s.tlt, key: studio.key, spec: s.spec }, imgs, [2, 4], path.join(outDir, 'model.etlt'));
   await setSwitch(page, 'output-fidelity', false);
   await next(page, 'review');
 
@@ -134,16 +140,7 @@ test('an INT8 check that would have no held-out image: a warning at Review, acce
   const originals = (await fs.readdir(s.calImages)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().slice(0, 4);
   for (const f of originals) await fs.copyFile(path.join(s.calImages, f), path.join(imgs, f));
 
-  await throughSpec(page, { model: s.tlt, key: studio.key, spec });
-  await choosePrecision(page, 'int8');
-  await next(page, 'calibration');
-  await page.getByTestId('cal-source-image-dir').check();
-  await typePath(page, 'cal-image-dir', imgs);
-  await expect(page.getByTestId('thumb-grid')).toBeVisible({ timeout: READ_TIMEOUT });
-  await setNumber(page, 'cal-batches', 2);
-  await setNumber(page, 'cal-batch-size', 2);
-  await next(page, 'output');
-  await setOutput(page, path.join(outDir, 'model.etlt'));
+  await int8FromFolder(page, { model: s.tlt, key: studio.key, spec }, imgs, [2, 2], path.join(outDir, 'model.etlt'));
   await next(page, 'review');
 
   const start = page.getByTestId('start-export');

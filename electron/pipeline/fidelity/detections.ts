@@ -139,7 +139,7 @@ export class DetectionAccumulator {
         fp32: this.fp32,
         int8: this.int8,
         matched: this.matched,
-        // Pooled over all images; no detection in either run is full agreement.
+        // Pooled over all images. No detection in either run reads 1 here, but the gate (measuredTerm) takes an FP32 count of 0 as nothing to measure.
         agreement: most === 0 ? 1 : this.matched / most,
         meanBoxIoU: this.matched ? this.iouSum / this.matched : 0,
         classAgreement: this.blind ? this.blindSameClass / this.blind : 1,
