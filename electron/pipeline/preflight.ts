@@ -4,7 +4,7 @@ import type { Preflight, PreflightProblem } from '../../shared/api.js';
 import type { ExportRequest } from '../../shared/request.js';
 import sharp from 'sharp';
 import { decodeBmp, isBmp } from './data/bmp.js';
-import { listImages } from './data/image-list.js';
+import { calibrationImageFolders, listImages } from './data/image-list.js';
 import { planOutputs, type OutputPlan } from './paths.js';
 import { loadSpec } from './spec/loader.js';
 
@@ -91,7 +91,14 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
     });
   }
 
-  const unreadable = await unreadableImages(r);
+  // Each image folder is listed once for both image checks.
+  const listed = new Map<string, Promise<string[]>>();
+  const imagesIn: ImagesIn = (dir) => {
+    const d = path.resolve(dir);
+    if (!listed.has(d)) listed.set(d, listImages(d).catch(() => []));
+    return listed.get(d)!;
+  };
+  const unreadable = await unreadableImages(r, imagesIn);
   if (unreadable.length > 0) {
     problems.push({
       id: 'images-unreadable',
@@ -102,7 +109,7 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
       fixLabel: 'Deselect unreadable images',
     });
   }
-  const noHeldOut = await heldOutShortage(r);
+  const noHeldOut = await heldOutShortage(r, imagesIn);
   if (noHeldOut) problems.push(noHeldOut);
   return { outputs: files.map(([role, f]) => ({ role, path: f })), problems };
 }
@@ -113,7 +120,7 @@ export async function preflightRequest(r: ExportRequest, cwd: string = process.c
  * validation_file_pattern. When neither is left, the export would end "INT8 not checked": say so
  * before Start.
  */
-async function heldOutShortage(r: ExportRequest): Promise<PreflightProblem | null> {
+async function heldOutShortage(r: ExportRequest, imagesIn: ImagesIn): Promise<PreflightProblem | null> {
   const c = r.calibration;
   if (r.precision !== 'int8' || !c || r.fidelity?.enabled === false) return null;
   if (c.source !== 'image-dir' && c.source !== 'images') return null;
@@ -122,12 +129,13 @@ async function heldOutShortage(r: ExportRequest): Promise<PreflightProblem | nul
     // A spec that does not load is reported by the job itself; one with validation records has a held-out set.
     if (!spec || spec.spec.experiment.data_config.validation_file_pattern) return null;
   }
-  const pool = c.source === 'image-dir' ? (c.imageDir ? await listImages(c.imageDir).catch(() => []) : []) : (c.images ?? []).map((f) => path.resolve(f));
-  const dirs = c.source === 'image-dir' ? (c.imageDir ? [path.resolve(c.imageDir)] : []) : [...new Set(pool.map((f) => path.dirname(f)))];
+  const dirs = calibrationImageFolders(c);
   let inFolders = 0;
-  for (const d of dirs) inFolders += (await listImages(d).catch(() => [])).length;
-  const read = Math.min(c.batches * c.batchSize, pool.length);
-  if (pool.length === 0 || inFolders - read > 0) return null;
+  for (const d of dirs) inFolders += (await imagesIn(d)).length;
+  // What calibration draws from: the folder itself, or the hand-picked list.
+  const pool = c.source === 'image-dir' ? inFolders : (c.images ?? []).length;
+  const read = Math.min(c.batches * c.batchSize, pool);
+  if (pool === 0 || inFolders - read > 0) return null;
   return {
     id: 'no-held-out',
     severity: 'warning',
@@ -168,13 +176,16 @@ async function previousRunFiles(plan: OutputPlan, r: ExportRequest): Promise<str
   return out;
 }
 
+/** The images of a folder (top level; none when it cannot be listed), listed once per preflight. */
+type ImagesIn = (dir: string) => Promise<string[]>;
+
 /** Calibration images (folder or list) whose header cannot be read as an image. */
-async function unreadableImages(r: ExportRequest): Promise<string[]> {
+async function unreadableImages(r: ExportRequest, imagesIn: ImagesIn): Promise<string[]> {
   const c = r.calibration;
   if (r.precision !== 'int8' || !c) return [];
   let files: string[];
   if (c.source === 'images') files = c.images ?? [];
-  else if (c.source === 'image-dir' && c.imageDir) files = await listImages(c.imageDir).catch(() => []);
+  else if (c.source === 'image-dir' && c.imageDir) files = await imagesIn(c.imageDir);
   else return [];
   const bad: string[] = [];
   const queue = [...files];

@@ -8,6 +8,17 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.b
 
 export const NOISE_HINT = 'Calibration needs real images like the ones the model will see. (TAO silently calibrates on random noise in this case; we refuse, because that cache would quantize badly.)';
 
+/**
+ * The folders an image calibration source draws from: the image folder, or the folders of a
+ * hand-picked list. The fidelity check holds out the images of these folders that calibration did
+ * not read (fidelity/heldout.ts), and the preflight predicts that set the same way.
+ */
+export function calibrationImageFolders(c: { source: string; imageDir?: string | undefined; images?: readonly string[] | undefined }): string[] {
+  if (c.source === 'image-dir') return c.imageDir ? [path.resolve(c.imageDir)] : [];
+  if (c.source === 'images') return [...new Set((c.images ?? []).map((f) => path.dirname(path.resolve(f))))];
+  return [];
+}
+
 export async function listImages(dir: string): Promise<string[]> {
   const abs = path.resolve(dir);
   const st = await fs.stat(abs).catch(() => null);

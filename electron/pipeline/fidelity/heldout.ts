@@ -7,10 +7,10 @@
  * - tensorfile / cache: the spec's validation_file_pattern, else none ("no held-out data").
  * Image sources fall back to validation_file_pattern when their folder has nothing left.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Calibration } from '../../../shared/request.js';
-import { createImageDirSource, createImageListSource, IMAGE_EXTENSIONS } from '../data/image-dir.js';
+import { createImageDirSource, createImageListSource, listImages } from '../data/image-dir.js';
+import { calibrationImageFolders } from '../data/image-list.js';
 import { createSpecLoaderSource } from '../data/spec-loader.js';
 import { expandFilePattern } from '../data/glob.js';
 import { preprocessImage, type PreprocessFn } from '../data/preprocess.js';
@@ -71,9 +71,9 @@ export async function selectHeldOut(req: HeldOutRequest): Promise<HeldOut> {
     return specRecords(req, req.spec.trainingPattern, req.spec.dir, exclude, heldOutSeed(c.seed), 'training records not used for calibration');
   }
   if (c.source === 'image-dir' || c.source === 'images') {
-    const dirs = c.source === 'image-dir' ? (c.imageDir ? [c.imageDir] : []) : [...new Set((c.images ?? []).map((f) => path.dirname(path.resolve(f))))];
+    const dirs = calibrationImageFolders(c);
     const files: string[] = [];
-    for (const d of dirs) files.push(...(await listImageFiles(d)));
+    for (const d of dirs) files.push(...(await listImages(d).catch(() => [])));
     const unused = files.filter((f) => !exclude.has(f));
     if (unused.length > 0) {
       // Seeded pick, then name order, like the calibration folder source.
@@ -126,15 +126,6 @@ export function excluding(src: SampleSource, exclude: ReadonlySet<string>, limit
       }
     },
   };
-}
-
-async function listImageFiles(dir: string): Promise<string[]> {
-  const abs = path.resolve(dir);
-  const entries = await fs.readdir(abs, { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()) && (e.isFile() || e.isSymbolicLink()))
-    .map((e) => path.join(abs, e.name))
-    .sort(byCodeUnit);
 }
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
