@@ -64,8 +64,11 @@ export interface FidelityReport {
   /** Images compared, and where they came from. */
   images: number;
   source: string;
-  /** zeroReference: FP32 gave zeros (or no values) in every image: nothing to measure (the gate skips the output). */
-  /** sizeMismatch: images where INT8 gave this output a different size than FP32 (values one run lacks count as error against 0). */
+  /**
+   * Per output. zeroReference: both runs gave zeros (or no values) on every image: nothing to
+   * measure (the gate skips the output). sizeMismatch: images where INT8 gave the output a different
+   * size than FP32 (values one run lacks count as error against 0).
+   */
   outputs: { name: string; cosine: number; snrDb: number; maxAbsError: number; zeroReference?: boolean; sizeMismatch?: number }[];
   /** Mask R-CNN-shaped outputs: detections matched by IoU ≥ 0.5 and class. */
   detections?: {
